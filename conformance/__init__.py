@@ -1,0 +1,3 @@
+"""Cross-framework conformance suite for ONNX backends."""
+
+__version__ = "0.1.0"

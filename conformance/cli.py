@@ -1,0 +1,195 @@
+"""The `conformance` command: a thin front end over the engine.
+
+Exit status: 0 when nothing failed unexpectedly, 1 when something did, 2 for a
+usage or input error (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .export import DEFAULT_OPSET
+
+    parser = _Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p_list = sub.add_parser("list", help="list cases or backends")
+    p_list.add_argument("what", choices=["cases", "backends"])
+    p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p_list.add_argument("--cases", help="comma-separated globs over case names or paths")
+
+    p_run = sub.add_parser("run", help="generate, export, run and judge cases; record and report")
+    p_run.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
+    p_run.add_argument("--backends", help="comma-separated backend names (default: every available one)")
+    p_run.add_argument("--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)")
+    p_run.add_argument(
+        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})"
+    )
+    p_run.add_argument("--max-examples", type=int, default=5, help="instances drawn per case (default: 5)")
+    p_run.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
+    p_run.add_argument("--special-values", action="store_true", help="draw NaN, ±inf, -0.0, subnormals and extremes")
+    p_run.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_run.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+    p_run.add_argument("--out", type=Path, help="write the reports into this folder")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=1, default=str) + "\n")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "backends":
+        from .backends import describe, discover_backends
+
+        rows = [describe(b) for b in discover_backends().values()]
+        if args.json:
+            _print_json(rows)
+            return EXIT_OK
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("backend", "version", "available", "reason")
+        for r in rows:
+            table.add_row(r["name"], r["version"] or "", "yes" if r["available"] else "no", r["reason"])
+        Console().print(table)
+        return EXIT_OK
+
+    from .generate import discover_cases, select_cases
+
+    cases = select_cases(discover_cases(), args.cases)
+    rows = [
+        {
+            "name": c.name,
+            "path": c.path,
+            "category": c.category,
+            "op_class": str(c.op_class),
+            "min_opset": c.min_opset,
+            "tags": list(c.tags),
+            "unspecified": list(c.unspecified),
+            "notes": c.notes,
+        }
+        for c in cases
+    ]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("case", "category", "class", "min opset")
+    for r in rows:
+        table.add_row(r["path"], r["category"], r["op_class"], str(r["min_opset"]))
+    Console().print(table)
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .engine import Progress, RunOptions, run
+    from .export import default_cache_dir
+    from .report import write_json
+    from .store import Store, default_db_path
+
+    if args.max_examples < 1:
+        raise UsageError("conformance run: --max-examples must be at least 1")
+    options = RunOptions(
+        cases=args.cases,
+        backends=args.backends,
+        exporters=tuple(e.strip() for e in args.exporters.split(",") if e.strip()),
+        opset=args.opset,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        special_values=args.special_values,
+        cache_dir=args.cache_dir or default_cache_dir(),
+        db=args.db or default_db_path(),
+        command=shlex.join(["conformance", *argv]),
+    )
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if args.quiet or not console.is_terminal:  # a bar in a log file is noise
+        summary = run(options)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        with Bar(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console,
+        ) as bar:
+            task = bar.add_task("run", total=None, last="")
+
+            class _BarProgress(Progress):
+                def planned(self, total: int) -> None:
+                    bar.update(task, total=total)
+
+                def result(self, result: Any) -> None:
+                    bar.update(task, advance=1, last=f"{result.case_id} {result.backend}: {result.outcome}")
+
+            summary = run(options, progress=_BarProgress())
+
+    counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
+    console.print(f"run {summary.run_id}: {len(summary.results)} results ({counts or 'none'})")
+    console.print(f"artifacts: {summary.exported} exported, {summary.cached} from cache")
+    for r in summary.failed[:20]:
+        first = r.message.splitlines()[0] if r.message else ""
+        console.print(
+            f"  {r.outcome} {r.case_id} on {r.backend} ({r.exporter}): {first[:200]}", markup=False, soft_wrap=True
+        )
+    if args.out:
+        with Store(options.db) as store:
+            path = write_json(store, summary.run_id, args.out)
+        console.print(f"report: {path}")
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .backends import BackendError
+    from .generate import CaseError
+    from .store import StoreError
+
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.command == "list":
+            return _cmd_list(args)
+        if args.command == "run":
+            return _cmd_run(args, argv)
+        raise UsageError(f"conformance: unknown command {args.command!r}")
+    except (UsageError, CaseError, BackendError, StoreError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: results recorded so far are kept in the store\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

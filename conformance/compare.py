@@ -1,0 +1,191 @@
+"""Compare stage: judge a backend's outputs against the oracles.
+
+Tolerances follow one rule instead of tuned numbers: an op class allows
+`k` units of its dtype's machine epsilon, relative and absolute
+(`rtol = atol = k * eps`), with `k` growing with how much rounding the class
+accumulates. Integers and booleans compare exactly. NaN positions, infinity
+signs and signed zeros are checked apart from finite values and give the
+outcome `special`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .model import Metrics, OpClass, Outcome, Tolerance, Verdict
+
+#: Machine epsilon (distance from 1.0 to the next value) of each floating dtype.
+EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
+
+#: Units of epsilon each op class may be off by; derived from the rounding each
+#: class accumulates: one rounding for elementwise, library approximations for
+#: transcendental, O(n) summation for reductions and matmul/conv, and a
+#: division by a computed statistic for normalization.
+ULP_BUDGET = {
+    OpClass.EXACT: 0,
+    OpClass.ELEMENTWISE: 4,
+    OpClass.TRANSCENDENTAL: 16,
+    OpClass.REDUCTION: 64,
+    OpClass.MATMUL: 256,
+    OpClass.NORMALIZATION: 256,
+}
+
+
+def tolerance_for(dtype: np.dtype | str, op_class: OpClass, override: Tolerance | None = None) -> Tolerance:
+    if override is not None:
+        return override
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    eps = EPSILON.get(name)
+    if eps is None:
+        return Tolerance(0.0, 0.0)
+    k = ULP_BUDGET[op_class]
+    return Tolerance(rtol=k * eps, atol=k * eps)
+
+
+def _is_float(dtype: np.dtype) -> bool:
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
+_INT_VIEW = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Number of representable `dtype` values between the two, elementwise (0 for +0 vs -0)."""
+    view = _INT_VIEW[dtype.itemsize]
+    magnitude = np.int64((1 << (8 * dtype.itemsize - 1)) - 1)
+
+    def ordered(x: np.ndarray) -> np.ndarray:
+        bits = np.ascontiguousarray(x.astype(dtype)).view(view).astype(np.int64)
+        return np.where(bits < 0, -(bits & magnitude), bits)
+
+    a, e = ordered(actual), ordered(expected)
+    # The true difference fits in 64 unsigned bits; modular uint64 arithmetic gets it exactly.
+    au, eu = a.view(np.uint64), e.view(np.uint64)
+    return np.where(a >= e, au - eu, eu - au).astype(np.float64)
+
+
+def _compare_one(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    like: np.ndarray,
+    tol: Tolerance,
+    check_signed_zero: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per element: abs error, relative error, ulp, finite-off mask, special-mismatch mask.
+
+    Special values are judged against `like` (the output in the case dtype), not
+    the float64 truth: overflow and NaN propagation depend on the working
+    precision, and a float32 matmul whose partial sums overflow is right to give inf.
+    """
+    dtype = like.dtype
+    if not _is_float(dtype):
+        a = actual.astype(np.float64)
+        e = expected.astype(np.float64)
+        err = np.abs(a - e)
+        off = actual != expected.astype(actual.dtype, copy=False)
+        return err, np.where(e != 0, err / np.maximum(np.abs(e), 1), err), err, off, np.zeros(off.shape, bool)
+    a = actual.astype(np.float64)
+    e = expected.astype(np.float64)
+    e_round = like.astype(np.float64)
+    a_nan, e_nan = np.isnan(a), np.isnan(e_round)
+    a_inf, e_inf = np.isinf(a), np.isinf(e_round)
+    special = (a_nan != e_nan) | ((a_inf | e_inf) & ~(a_nan | e_nan) & (a != e_round))
+    if check_signed_zero:
+        zeros = (a == 0) & (e_round == 0)
+        special |= zeros & (np.signbit(a) != np.signbit(e_round))
+    finite = np.isfinite(a) & np.isfinite(e_round)
+    err = np.where(finite, np.abs(a - e), 0.0)
+    floor = tol.atol / tol.rtol if tol.rtol > 0 else float(np.finfo(np.float32).tiny)
+    rel = np.where(finite, err / np.maximum(np.abs(e), floor), 0.0)
+    off = finite & (err > tol.atol + tol.rtol * np.abs(e))
+    ulp = np.where(finite, ulp_distance(a, e, dtype), 0.0)
+    return err, rel, ulp, off, special
+
+
+def judge(
+    actual: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    like: Sequence[np.ndarray],
+    tol_for: Tolerance | dict[int, Tolerance],
+    *,
+    check_signed_zero: bool = True,
+) -> Verdict:
+    """Judge a backend's outputs.
+
+    `expected` holds the values finite outputs are measured against (the
+    float64 truth where there is one); `like` holds the reference output in the
+    case dtype, which fixes each output's shape, dtype and special values.
+    """
+    with np.errstate(all="ignore"):  # NaN and inf are judged explicitly, not warned about
+        return _judge(actual, expected, like, tol_for, check_signed_zero)
+
+
+def _judge(
+    actual: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    like: Sequence[np.ndarray],
+    tol_for: Tolerance | dict[int, Tolerance],
+    check_signed_zero: bool,
+) -> Verdict:
+    if len(actual) != len(like):
+        return Verdict(Outcome.SHAPE, message=f"backend returned {len(actual)} outputs, expected {len(like)}")
+    total = off_total = special_total = 0
+    best: tuple[float, int, tuple[int, ...], float, float] | None = None
+    max_abs = max_rel = max_ulp = 0.0
+    messages: list[str] = []
+    for i, (a, e, ref) in enumerate(zip(actual, expected, like, strict=True)):
+        a = np.asarray(a)
+        tol = tol_for[i] if isinstance(tol_for, dict) else tol_for
+        if a.shape != ref.shape:
+            return Verdict(Outcome.SHAPE, message=f"output {i}: shape {list(a.shape)}, expected {list(ref.shape)}")
+        if a.dtype != ref.dtype:
+            return Verdict(Outcome.DTYPE, message=f"output {i}: dtype {a.dtype}, expected {ref.dtype}")
+        total += a.size
+        if a.size == 0:
+            continue
+        err, rel, ulp, off, special = _compare_one(a, np.asarray(e), ref, tol, check_signed_zero)
+        off_total += int(off.sum())
+        special_total += int(special.sum())
+        max_abs = max(max_abs, float(err.max()))
+        max_rel = max(max_rel, float(rel.max()))
+        max_ulp = max(max_ulp, float(ulp.max()))
+        bound = tol.atol + tol.rtol * np.abs(np.where(np.isfinite(e), e, 0).astype(np.float64))
+        badness = np.where(special, np.inf, err / np.where(bound > 0, bound, 1.0))
+        flat = int(np.argmax(badness))
+        score = float(badness.flat[flat])
+        if best is None or score > best[0]:
+            index = tuple(int(v) for v in np.unravel_index(flat, a.shape))
+            best = (
+                score,
+                i,
+                index,
+                float(a.astype(np.float64).flat[flat]),
+                float(np.asarray(e, np.float64).flat[flat]),
+            )
+        if off.any() or special.any():
+            messages.append(
+                f"output {i}: {int(off.sum())} of {a.size} elements off tolerance (rtol={tol.rtol:.3g}, "
+                f"atol={tol.atol:.3g}), {int(special.sum())} special-value mismatches"
+            )
+    metrics = Metrics(
+        max_abs_error=max_abs,
+        max_rel_error=max_rel,
+        max_ulp=max_ulp,
+        fraction_off=(off_total + special_total) / total if total else 0.0,
+        worst_output=best[1] if best else 0,
+        worst_index=best[2] if best else (),
+        worst_actual=best[3] if best else None,
+        worst_expected=best[4] if best else None,
+        special_mismatches=special_total,
+        elements=total,
+    )
+    if not off_total and not special_total:
+        return Verdict(Outcome.PASS, metrics)
+    worst = (
+        f"; worst at output {metrics.worst_output} {list(metrics.worst_index)}: "
+        f"got {metrics.worst_actual!r}, expected {metrics.worst_expected!r}"
+    )
+    outcome = Outcome.MISMATCH if off_total else Outcome.SPECIAL
+    return Verdict(outcome, metrics, "; ".join(messages) + worst)

@@ -1,0 +1,308 @@
+"""The engine: drives one run through generate, export, execute, compare and record.
+
+Front ends (the CLI, the pytest plugin) call `run` and only translate options
+and progress; none of them reaches into a stage directly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .backends import backend_version, select_backends
+from .compare import judge, tolerance_for
+from .execute import Executor, InProcessExecutor
+from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
+from .generate import CaseError, discover_cases, draw_instances, select_cases
+from .model import (
+    FAILING,
+    Artifact,
+    Backend,
+    Case,
+    CaseInstance,
+    Metrics,
+    OracleAgreement,
+    Outcome,
+    Result,
+    Tolerance,
+    Verdict,
+)
+from .store import Store, default_db_path
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    cases: str | None = None
+    backends: str | None = None
+    exporters: tuple[str, ...] = ("dynamo",)
+    opset: int = DEFAULT_OPSET
+    max_examples: int = 5
+    seed: int = 0
+    special_values: bool = False
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    db: Path = field(default_factory=default_db_path)
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "backends": self.backends,
+            "exporters": list(self.exporters),
+            "opset": self.opset,
+            "max_examples": self.max_examples,
+            "seed": self.seed,
+            "special_values": self.special_values,
+            "cache_dir": str(self.cache_dir),
+            "db": str(self.db),
+        }
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    results: list[Result]
+    exported: int = 0
+    cached: int = 0
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(str(r.outcome) for r in self.results)
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.outcome in FAILING]
+
+
+class Progress:
+    """What a front end hears about a run; the default hears nothing."""
+
+    def planned(self, total: int) -> None: ...
+
+    def result(self, result: Result) -> None: ...
+
+
+def new_run_id() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def environment(backends: Sequence[Backend]) -> dict[str, Any]:
+    """Versions and machine facts that a result depends on, recorded with every run."""
+    import numpy
+    import onnx
+
+    env: dict[str, Any] = {
+        "conformance": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "numpy": numpy.__version__,
+        "onnx": onnx.__version__,
+        "backends": {b.name: backend_version(b) for b in backends},
+    }
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+    env["torch"] = getattr(torch, "__version__", None)
+    return env
+
+
+def _tolerances(
+    instance: CaseInstance, like: Sequence[Any], scale: float = 1.0, *, at_least_rule: bool = False
+) -> dict[int, Tolerance]:
+    """Per-output tolerances; `at_least_rule` never goes below the op class's rule.
+
+    Whether two oracles agree is a question of semantics, not of how tightly a
+    case judges backends: a case that demands exactness must not make torch
+    and the reference evaluator "diverge" over one rounding.
+    """
+    out = {}
+    for i, ref in enumerate(like):
+        tol = tolerance_for(ref.dtype, instance.case.op_class, instance.case.tolerance)
+        if at_least_rule:
+            rule = tolerance_for(ref.dtype, instance.case.op_class)
+            tol = Tolerance(max(tol.rtol, rule.rtol), max(tol.atol, rule.atol))
+        out[i] = Tolerance(tol.rtol * scale, tol.atol * scale)
+    return out
+
+
+def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[OracleAgreement, str]:
+    """Do torch and the reference evaluator agree, and if not, how do they differ?
+
+    Both round, so each may use the whole tolerance: the bound is doubled.
+    """
+    o = artifact.oracles
+    if o.spec is None:
+        return OracleAgreement.NO_SPEC, f"the ONNX reference evaluator cannot run the model: {o.spec_error}"
+    signed_zero = "signed-zero" not in instance.case.unspecified
+    tolerances = _tolerances(instance, o.source, 2.0, at_least_rule=True)
+    verdict = judge(o.spec, o.source, o.source, tolerances, check_signed_zero=signed_zero)
+    if verdict.outcome is Outcome.PASS:
+        return OracleAgreement.AGREE, ""
+    return OracleAgreement.DIVERGE, f"reference evaluator vs torch: {verdict.outcome}: {verdict.message}"
+
+
+def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[Any], diverge: str) -> Verdict:
+    """Against the float64 truth (or torch for integer outputs), unless the oracles diverge.
+
+    Where torch and the spec disagree the exported graph, not the backend, is in
+    question: the backend is then held to the spec it implements, and the
+    divergence is named in the message.
+    """
+    o = artifact.oracles
+    signed_zero = "signed-zero" not in instance.case.unspecified
+    if diverge and o.spec is not None:
+        verdict = judge(outputs, o.spec, o.spec, _tolerances(instance, o.spec, 2.0), check_signed_zero=signed_zero)
+        note = f"oracles diverge ({diverge}); judged against the reference evaluator"
+        return replace(verdict, message=f"{note}. {verdict.message}".strip(". "))
+    expected = o.truth if o.truth is not None else o.source
+    return judge(outputs, expected, o.source, _tolerances(instance, o.source), check_signed_zero=signed_zero)
+
+
+def run(
+    options: RunOptions,
+    *,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+    run_id: str | None = None,
+    cases: Sequence[Case] | None = None,
+) -> RunSummary:
+    """Run the selected cases on the selected backends and record every result as it arrives.
+
+    `cases` replaces the installed case packs (the model-check API and tests pass
+    their own); `options.cases` still filters them.
+    """
+    progress = progress or Progress()
+    executor = executor or InProcessExecutor()
+    unknown = [e for e in options.exporters if e not in EXPORTERS]
+    if unknown:
+        raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
+    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
+    backends = select_backends(options.backends)
+    versions = {b.name: backend_version(b) for b in backends}
+    cache = ArtifactCache(Path(options.cache_dir))
+
+    planned: list[CaseInstance] = []
+    for c in selected:
+        try:
+            planned.extend(
+                draw_instances(
+                    c, seed=options.seed, max_examples=options.max_examples, special_values=options.special_values
+                )
+            )
+        except Exception as exc:
+            raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
+    progress.planned(len(planned) * len(options.exporters) * len(backends))
+
+    summary = RunSummary(run_id or new_run_id(), [])
+    with Store(options.db) as store:
+        store.begin_run(
+            summary.run_id,
+            _now(),
+            seed=options.seed,
+            environment=environment(backends),
+            options=options.to_dict(),
+            command=options.command,
+        )
+        status = "interrupted"
+        try:
+            for instance in planned:
+                for exporter in options.exporters:
+                    for result in _run_instance(
+                        instance, exporter, options.opset, backends, versions, cache, executor, summary
+                    ):
+                        result = replace(result, run_id=summary.run_id)
+                        store.record(result)
+                        summary.results.append(result)
+                        progress.result(result)
+            status = "complete"
+        finally:
+            executor.close()
+            store.finish_run(summary.run_id, _now(), status)
+    return summary
+
+
+def _run_instance(
+    instance: CaseInstance,
+    exporter: str,
+    opset: int,
+    backends: Sequence[Backend],
+    versions: dict[str, str],
+    cache: ArtifactCache,
+    executor: Executor,
+    summary: RunSummary,
+) -> list[Result]:
+    def result(
+        backend: Backend,
+        outcome: Outcome,
+        oracle: OracleAgreement,
+        started: float,
+        *,
+        metrics: Metrics | None = None,
+        message: str = "",
+    ) -> Result:
+        return Result(
+            run_id="",
+            case_id=instance.id,
+            case=instance.case.name,
+            category=instance.case.category,
+            backend=backend.name,
+            backend_version=versions[backend.name],
+            exporter=exporter,
+            opset=opset,
+            outcome=outcome,
+            oracle=oracle,
+            metrics=metrics or Metrics(),
+            message=message,
+            params=instance.params,
+            seed=instance.seed,
+            duration_s=time.perf_counter() - started,
+        )
+
+    started = time.perf_counter()
+    if opset < instance.case.min_opset:
+        msg = f"case needs opset {instance.case.min_opset}, run uses {opset}"
+        return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=msg) for b in backends]
+    try:
+        artifact = build_artifact(instance, exporter, opset, cache)
+    except OracleError as exc:
+        return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=str(exc)) for b in backends]
+    if artifact.fresh:
+        summary.exported += 1
+    else:
+        summary.cached += 1
+    if artifact.export_error:
+        return [
+            result(b, Outcome.EXPORT_FAIL, OracleAgreement.NO_SPEC, started, message=artifact.export_error)
+            for b in backends
+        ]
+    agreement, why = oracle_agreement(instance, artifact)
+    diverge = why if agreement is OracleAgreement.DIVERGE else ""
+    results = []
+    for backend in backends:
+        started = time.perf_counter()
+        execution = executor.execute(backend, artifact)
+        if execution.failure is not None:
+            results.append(result(backend, execution.failure, agreement, started, message=execution.message))
+            continue
+        assert execution.outputs is not None
+        verdict = judge_outputs(instance, artifact, execution.outputs, diverge)
+        message = verdict.message or (why if agreement is OracleAgreement.NO_SPEC else "")
+        results.append(result(backend, verdict.outcome, agreement, started, metrics=verdict.metrics, message=message))
+    return results

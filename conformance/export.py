@@ -1,0 +1,301 @@
+"""Export stage: a case instance becomes an artifact on disk.
+
+The artifact is written in ONNX's backend-test layout (`model.onnx`,
+`test_data_set_0/input_N.pb`, `output_N.pb`) so other harnesses can read it,
+plus `oracle/` (float64 truth, reference evaluator outputs) and `meta.json`.
+It lives in a content-addressed cache keyed by everything that determines it,
+so a warm run exports nothing. Export failures are cached too: retrying the
+same exporter on the same input gives the same failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .model import Artifact, CaseInstance, Oracles
+
+#: Bump when the artifact layout or oracle computation changes: old entries are then ignored.
+ARTIFACT_FORMAT = 1
+DEFAULT_OPSET = 18
+EXPORTERS = ("dynamo", "torchscript")
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("CONFORMANCE_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("onnx-conformance")) / "artifacts"
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporters print progress and deprecation chatter; a run's output is ours."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int) -> bytes:
+    import torch
+
+    program = torch.onnx.export(
+        module, args, dynamo=True, external_data=False, opset_version=opset, verbose=False, optimize=True
+    )
+    return program.model_proto.SerializeToString()
+
+
+def _export_torchscript(module: Any, args: tuple[Any, ...], opset: int) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.onnx.export(module, args, buffer, dynamo=False, opset_version=opset, verbose=False)
+    return buffer.getvalue()
+
+
+_EXPORT_FUNCTIONS: dict[str, Callable[[Any, tuple[Any, ...], int], bytes]] = {
+    "dynamo": _export_dynamo,
+    "torchscript": _export_torchscript,
+}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def exporter_message(exc: BaseException, limit: int = 2000) -> str:
+    """The exporter's own words, first lines first, without our traceback."""
+    text = _ANSI.sub("", f"{type(exc).__name__}: {exc}").strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    text = "\n".join(lines[:25])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def export_model(module: Any, inputs: Sequence[np.ndarray], exporter: str, opset: int) -> bytes:
+    """Export with one of torch's two exporters; raises what the exporter raises."""
+    from .oracle import to_torch
+
+    try:
+        fn = _EXPORT_FUNCTIONS[exporter]
+    except KeyError:
+        raise ValueError(f"unknown exporter {exporter!r}; choose from {', '.join(EXPORTERS)}") from None
+    module.eval()
+    args = tuple(to_torch(x) for x in inputs)
+    with _quiet_exporter():
+        return fn(module, args, opset)
+
+
+def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
+    import torch
+
+    parts = {
+        "format": ARTIFACT_FORMAT,
+        "case": instance.case.path,
+        "source": instance.case.source_hash,
+        "instance": instance.id,
+        "torch": torch.__version__,
+        "exporter": exporter,
+        "opset": opset,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- on-disk layout
+
+
+def _write_tensor(path: Path, array: np.ndarray, name: str) -> None:
+    from onnx import numpy_helper
+
+    path.write_bytes(numpy_helper.from_array(np.asarray(array), name=name).SerializeToString())
+
+
+def read_tensor(path: Path) -> np.ndarray:
+    import onnx
+    from onnx import numpy_helper
+
+    tensor = onnx.TensorProto()
+    tensor.ParseFromString(path.read_bytes())
+    return numpy_helper.to_array(tensor)
+
+
+def _read_outputs(directory: Path, prefix: str, count: int) -> tuple[np.ndarray, ...]:
+    return tuple(read_tensor(directory / f"{prefix}_{i}.pb") for i in range(count))
+
+
+def _io_names(model_bytes: bytes, n_in: int, n_out: int) -> tuple[list[str], list[str]]:
+    import onnx
+
+    from .oracle import graph_input_names
+
+    model = onnx.load_from_string(model_bytes)
+    ins = graph_input_names(model)
+    outs = [o.name for o in model.graph.output]
+    ins += [f"input_{i}" for i in range(len(ins), n_in)]
+    outs += [f"output_{i}" for i in range(len(outs), n_out)]
+    return ins, outs
+
+
+@dataclass(frozen=True)
+class ArtifactCache:
+    root: Path
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def load(self, key: str, inputs: tuple[np.ndarray, ...]) -> Artifact | None:
+        directory = self.path(key)
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            if meta.get("format") != ARTIFACT_FORMAT:
+                return None
+            n = meta["outputs"]
+            source = _read_outputs(directory / "test_data_set_0", "output", n)
+            truth = _read_outputs(directory / "oracle", "truth", n) if meta["truth"] else None
+            spec = _read_outputs(directory / "oracle", "spec", n) if meta["spec"] else None
+        except (OSError, ValueError, KeyError):
+            return None  # absent or damaged: rebuild it
+        return Artifact(
+            key=key,
+            directory=directory,
+            exporter=meta["exporter"],
+            opset=meta["opset"],
+            inputs=inputs,
+            oracles=Oracles(source=source, truth=truth, spec=spec, spec_error=meta.get("spec_error", "")),
+            export_error=meta.get("export_error", ""),
+            fresh=False,
+        )
+
+    def store(
+        self,
+        key: str,
+        meta: dict[str, Any],
+        model_bytes: bytes | None,
+        inputs: tuple[np.ndarray, ...],
+        oracles: Oracles,
+    ) -> Path:
+        """Write to a temporary folder, then rename: a killed run never leaves half an artifact."""
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}-", dir=final.parent))
+        try:
+            data = tmp / "test_data_set_0"
+            data.mkdir()
+            (tmp / "oracle").mkdir()
+            in_names, out_names = [f"input_{i}" for i in range(len(inputs))], []
+            if model_bytes is not None:
+                (tmp / "model.onnx").write_bytes(model_bytes)
+                in_names, out_names = _io_names(model_bytes, len(inputs), len(oracles.source))
+            out_names += [f"output_{i}" for i in range(len(out_names), len(oracles.source))]
+            for i, x in enumerate(inputs):
+                _write_tensor(data / f"input_{i}.pb", x, in_names[i])
+            for i, y in enumerate(oracles.source):
+                _write_tensor(data / f"output_{i}.pb", y, out_names[i])
+            for prefix, arrays in (("truth", oracles.truth), ("spec", oracles.spec)):
+                for i, y in enumerate(arrays or ()):
+                    _write_tensor(tmp / "oracle" / f"{prefix}_{i}.pb", y, out_names[i] if i < len(out_names) else "")
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if not (final / "meta.json").exists():
+                    shutil.rmtree(final, ignore_errors=True)
+                    os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+
+class OracleError(RuntimeError):
+    """Torch itself cannot run the instance: the case is at fault, not a backend."""
+
+
+def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: ArtifactCache) -> Artifact:
+    """The cached artifact for (instance, exporter, opset), exporting only on a miss."""
+    from . import oracle
+
+    key = artifact_key(instance, exporter, opset)
+    cached = cache.load(key, instance.inputs)
+    if cached is not None:
+        return cached
+
+    try:
+        source = oracle.run_torch(instance.module, instance.inputs)
+    except Exception as exc:
+        raise OracleError(f"torch eager cannot run {instance.id}: {exporter_message(exc)}") from exc
+    truth = None
+    floating = any(x.dtype.kind == "f" or x.dtype.name == "bfloat16" for x in source)
+    if floating and instance.case.float64_truth:
+        try:
+            truth = oracle.run_torch_float64(instance.module, instance.inputs)
+        except Exception as exc:
+            raise OracleError(f"torch float64 cannot run {instance.id}: {exporter_message(exc)}") from exc
+
+    model_bytes: bytes | None = None
+    export_error = ""
+    spec: tuple[np.ndarray, ...] | None = None
+    spec_error = ""
+    try:
+        model_bytes = export_model(instance.module, instance.inputs, exporter, opset)
+    except Exception as exc:
+        export_error = exporter_message(exc)
+    if model_bytes is not None:
+        try:
+            spec = oracle.run_reference(model_bytes, instance.inputs)
+        except Exception as exc:
+            spec_error = exporter_message(exc)
+        if spec is not None and len(spec) != len(source):
+            spec_error = f"reference evaluator returned {len(spec)} outputs, torch {len(source)}"
+            spec = None
+
+    oracles = Oracles(source=source, truth=truth, spec=spec, spec_error=spec_error)
+    meta = {
+        "format": ARTIFACT_FORMAT,
+        "key": key,
+        "case_id": instance.id,
+        "exporter": exporter,
+        "opset": opset,
+        "params": dict(instance.params),
+        "outputs": len(source),
+        "truth": truth is not None,
+        "spec": spec is not None,
+        "spec_error": spec_error,
+        "export_error": export_error,
+    }
+    directory = cache.store(key, meta, model_bytes, instance.inputs, oracles)
+    return Artifact(
+        key=key,
+        directory=directory,
+        exporter=exporter,
+        opset=opset,
+        inputs=instance.inputs,
+        oracles=oracles,
+        export_error=export_error,
+        fresh=True,
+    )

@@ -1,0 +1,337 @@
+"""Generate stage: find case packs, select cases, and draw concrete instances.
+
+Configuration (dtypes, shapes, attributes) is drawn with Hypothesis; input
+values come from NumPy's PCG64 seeded by one Hypothesis-drawn integer per
+tensor. That keeps every input byte-identical across machines for the same
+seed, lets Hypothesis shrink shapes and attributes, and means that
+`--special-values` changes the values drawn and nothing else: both modes make
+the same Hypothesis draws.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import inspect
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
+
+from .model import Case, CaseInstance, OpClass, Spec, Tolerance
+
+CASES_GROUP = "conformance.cases"
+HYPOTHESIS_BACKEND = "onnx-conformance-stable"
+
+
+class StableProvider(HypothesisProvider):
+    """Hypothesis's own provider, minus the constants it harvests from local modules.
+
+    Hypothesis now and then draws a constant found in the source of whatever
+    non-site-packages modules happen to be imported. That makes a draw depend on
+    the importing process (the CLI, pytest, an editable install), which breaks
+    the promise that a seed gives the same instances everywhere. Its built-in
+    constant pool is fixed per Hypothesis version and stays.
+    """
+
+    @property
+    def _local_constants(self) -> Constants:  # type: ignore[override]
+        return _NO_LOCAL_CONSTANTS
+
+
+_NO_LOCAL_CONSTANTS = Constants()
+# The documented extension point for alternative backends: a name mapped to a provider path.
+AVAILABLE_PROVIDERS.setdefault(HYPOTHESIS_BACKEND, f"{__name__}.StableProvider")
+
+FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+INT_DTYPES = ("int8", "uint8", "int32", "int64")
+ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
+
+
+class CaseError(ValueError):
+    """A case pack or a case selection is unusable; the message says which and why."""
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def is_floating(dtype: np.dtype | str) -> bool:
+    name = str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
+    return name in FLOAT_DTYPES
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def case(
+    category: str,
+    *,
+    name: str | None = None,
+    op_class: OpClass = OpClass.ELEMENTWISE,
+    min_opset: int = 7,
+    tags: Sequence[str] = (),
+    tolerance: Tolerance | None = None,
+    unspecified: Sequence[str] = (),
+    notes: str = "",
+    float64_truth: bool = True,
+) -> Callable[[Callable[[Draw], Spec]], Case]:
+    """Turn a draw function into a `Case`; the function's module source keys the cache."""
+
+    def wrap(fn: Callable[[Draw], Spec]) -> Case:
+        module = sys.modules.get(fn.__module__)
+        try:
+            source = inspect.getsource(module) if module else inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = fn.__qualname__
+        return Case(
+            name=name or fn.__name__.rstrip("_"),
+            category=category,
+            draw=fn,
+            op_class=op_class,
+            min_opset=min_opset,
+            tags=tuple(tags),
+            tolerance=tolerance,
+            unspecified=tuple(unspecified),
+            notes=notes or (inspect.getdoc(fn) or ""),
+            float64_truth=float64_truth,
+            source_hash=hashlib.sha256(source.encode()).hexdigest()[:16],
+        )
+
+    return wrap
+
+
+def cases_in(namespace: Mapping[str, Any]) -> list[Case]:
+    """The `Case` objects defined in a module namespace, in definition order."""
+    return [v for v in namespace.values() if isinstance(v, Case)]
+
+
+def discover_cases() -> list[Case]:
+    """Every case of every installed case pack, built-in included, via entry points."""
+    found: dict[str, Case] = {}
+    for ep in sorted(entry_points(group=CASES_GROUP), key=lambda e: e.name):
+        try:
+            loaded = ep.load()
+            pack = loaded() if callable(loaded) else loaded
+            items = list(pack)
+        except Exception as exc:  # a broken third-party pack must not hide the others
+            raise CaseError(f"case pack {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        for c in items:
+            if not isinstance(c, Case):
+                raise CaseError(f"case pack {ep.name!r} yielded {c!r}, not a conformance Case")
+            if c.path in found:
+                raise CaseError(f"case {c.path!r} is defined twice (pack {ep.name!r})")
+            found[c.path] = c
+    return list(found.values())
+
+
+def select_cases(cases: Iterable[Case], patterns: str | Sequence[str] | None) -> list[Case]:
+    """Cases whose name or tree path matches any glob; an unmatched pattern is an error."""
+    all_cases = list(cases)
+    if not patterns:
+        return all_cases
+    if isinstance(patterns, str):
+        patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+    chosen: list[Case] = []
+    for pattern in patterns:
+        hits = [c for c in all_cases if fnmatch.fnmatchcase(c.name, pattern) or fnmatch.fnmatchcase(c.path, pattern)]
+        if not hits:
+            raise CaseError(f"no case matches {pattern!r}; `conformance list cases` shows them all")
+        chosen.extend(c for c in hits if c not in chosen)
+    return chosen
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def special_values(dtype: np.dtype) -> np.ndarray:
+    """The values that break implementations, for one dtype."""
+    if dtype.kind == "b":
+        return np.array([True, False])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        vals = [info.min, info.max, 0, 1, info.max - 1]
+        if info.min < 0:
+            vals += [-1, info.min + 1]
+        return np.array(vals, dtype=dtype)
+    import ml_dtypes
+
+    info = ml_dtypes.finfo(dtype)
+    tiny, smallest_sub, big = float(info.tiny), float(info.smallest_subnormal), float(info.max)
+    vals = [np.nan, np.inf, -np.inf, 0.0, -0.0, smallest_sub, -smallest_sub, tiny, -tiny, big, -big, 1e-30, 1e30]
+    with np.errstate(over="ignore", under="ignore"):  # 1e30 is meant to overflow float16
+        return np.array(vals, dtype=np.float64).astype(dtype)
+
+
+def make_values(
+    seed: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    low: float,
+    high: float,
+    special: bool,
+) -> np.ndarray:
+    """Deterministic values from a seed: PCG64 is specified to be stable across platforms."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    if dtype.kind == "b":
+        values = rng.random(shape) < 0.5
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        lo, hi = max(int(low), int(info.min)), min(int(high), int(info.max))
+        values = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64).astype(dtype)
+    else:
+        values = rng.uniform(low, high, size=shape).astype(dtype)
+    if special and values.size:
+        pool = special_values(dtype)
+        mask = rng.random(shape) < 0.3
+        picks = pool[rng.integers(0, len(pool), size=shape)]
+        values = np.where(mask, picks, values).astype(dtype)
+    return np.ascontiguousarray(values)
+
+
+@dataclass
+class Draw:
+    """The one way a case draws anything: labelled, recorded, reproducible.
+
+    Every draw is shown under its label when Hypothesis reports a failing
+    example, and is recorded in `params` so results and ids name what was drawn.
+    """
+
+    data: Any  # hypothesis DataObject
+    special: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def draw(self, label: str, strategy: st.SearchStrategy[Any]) -> Any:
+        value = self.data.draw(strategy, label=label)
+        self.params[label] = value
+        return value
+
+    def choice(self, label: str, options: Sequence[Any]) -> Any:
+        return self.draw(label, st.sampled_from(list(options)))
+
+    def integer(self, label: str, low: int, high: int) -> int:
+        return int(self.draw(label, st.integers(low, high)))
+
+    def boolean(self, label: str) -> bool:
+        return bool(self.draw(label, st.booleans()))
+
+    def dtype(self, options: Sequence[str] = ("float32",), label: str = "dtype") -> str:
+        return str(self.choice(label, options))
+
+    def shape(
+        self,
+        label: str = "shape",
+        *,
+        min_dims: int = 0,
+        max_dims: int = 4,
+        min_side: int = 1,
+        max_side: int = 5,
+    ) -> tuple[int, ...]:
+        dims = st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims)
+        return tuple(self.draw(label, dims.map(tuple)))
+
+    def broadcast_shapes(
+        self, label: str = "shapes", *, num: int = 2, max_dims: int = 4
+    ) -> tuple[tuple[int, ...], ...]:
+        """Shapes that broadcast together, drawn by Hypothesis's own broadcasting strategy."""
+        from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+        drawn = self.data.draw(
+            mutually_broadcastable_shapes(num_shapes=num, min_dims=0, max_dims=max_dims, min_side=1, max_side=4),
+            label=label,
+        )
+        self.params[label] = [list(s) for s in drawn.input_shapes]
+        return tuple(tuple(s) for s in drawn.input_shapes)
+
+    def tensor(
+        self,
+        label: str,
+        shape: Sequence[int],
+        dtype: str = "float32",
+        *,
+        low: float = -3.0,
+        high: float = 3.0,
+        special: bool | None = None,
+    ) -> np.ndarray:
+        """A tensor whose values come from a drawn seed; specials only when the run asks.
+
+        Pass `special=False` for inputs that must stay in a domain (indices, sizes).
+        """
+        value_seed = self.data.draw(st.integers(0, 2**32 - 1), label=f"{label}.seed")
+        self.params[label] = f"{dtype}{list(shape)}"
+        use_special = self.special if special is None else (special and self.special)
+        return make_values(value_seed, tuple(shape), numpy_dtype(dtype), low, high, use_special)
+
+    def weights_seed(self, label: str = "weights_seed") -> int:
+        return int(self.draw(label, st.integers(0, 2**31 - 1)))
+
+
+def _stable_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def instance_id(case: Case, params: Mapping[str, Any], inputs: Sequence[np.ndarray], special: bool) -> str:
+    """Derived from the case path, drawn parameters and input bytes only: no addresses, no dict order."""
+    h = hashlib.sha256()
+    h.update(case.path.encode())
+    h.update(_stable_json(params).encode())
+    h.update(b"special" if special else b"plain")
+    for arr in inputs:
+        h.update(f"{arr.dtype}{arr.shape}".encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return f"{case.path}[{h.hexdigest()[:12]}]"
+
+
+def case_seed(run_seed: int, case: Case) -> int:
+    """Per-case seed, so adding or removing a case leaves the others' draws unchanged."""
+    digest = hashlib.sha256(f"{run_seed}:{case.path}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: bool = False) -> list[CaseInstance]:
+    """Up to `max_examples` distinct instances of a case; the same seed gives the same list."""
+    found: dict[str, CaseInstance] = {}
+    per_case_seed = case_seed(seed, case)
+
+    @settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+        report_multiple_bugs=False,
+        backend=HYPOTHESIS_BACKEND,
+    )
+    @hypothesis_seed(per_case_seed)
+    @given(st.data())
+    def collect(data: Any) -> None:
+        d = Draw(data, special=special_values)
+        spec = case.draw(d)
+        inputs = tuple(np.asarray(x) for x in spec.inputs)
+        iid = instance_id(case, d.params, inputs, special_values)
+        if iid not in found:
+            found[iid] = CaseInstance(
+                case=case,
+                id=iid,
+                params=dict(d.params),
+                inputs=inputs,
+                module=spec.module,
+                seed=seed,
+                special_values=special_values,
+            )
+
+    collect()
+    return list(found.values())[:max_examples]

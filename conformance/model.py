@@ -1,0 +1,272 @@
+"""The shared model: what every stage of the data flow passes to the next.
+
+Nothing here imports torch, so a vendor who only runs materialized artifacts
+(onnx, numpy and a backend) can use the engine without it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+class Outcome(enum.StrEnum):
+    PASS = "pass"
+    MISMATCH = "mismatch"
+    SPECIAL = "special"
+    SHAPE = "shape"
+    DTYPE = "dtype"
+    UNSUPPORTED = "unsupported"
+    EXPORT_FAIL = "export-fail"
+    LOAD_FAIL = "load-fail"
+    RUN_ERROR = "run-error"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    XFAIL = "xfail"
+    XPASS = "xpass"
+    SKIP = "skip"
+
+
+#: Outcomes that make a run fail: the backend (or the exporter) got something
+#: wrong. `unsupported` is a coverage gap the backend declared, not an error.
+FAILING = frozenset(
+    {
+        Outcome.MISMATCH,
+        Outcome.SPECIAL,
+        Outcome.SHAPE,
+        Outcome.DTYPE,
+        Outcome.EXPORT_FAIL,
+        Outcome.LOAD_FAIL,
+        Outcome.RUN_ERROR,
+        Outcome.CRASH,
+        Outcome.TIMEOUT,
+        Outcome.XPASS,
+    }
+)
+
+
+class OracleAgreement(enum.StrEnum):
+    """Whether torch (the source) and the ONNX reference evaluator (the spec) agree."""
+
+    AGREE = "agree"
+    DIVERGE = "diverge"
+    #: The reference evaluator could not run the exported model at all.
+    NO_SPEC = "no-spec"
+
+
+class OpClass(enum.StrEnum):
+    """Accuracy class of an op; the tolerance table is keyed by it and the dtype."""
+
+    EXACT = "exact"
+    ELEMENTWISE = "elementwise"
+    TRANSCENDENTAL = "transcendental"
+    REDUCTION = "reduction"
+    MATMUL = "matmul"
+    NORMALIZATION = "normalization"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """An element is within tolerance when |actual - expected| <= atol + rtol * |expected|."""
+
+    rtol: float
+    atol: float
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a case's draw function returns: the module to export and its inputs."""
+
+    module: Any  # torch.nn.Module; typed loosely so this file needs no torch
+    inputs: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """An operator or model case, written once against PyTorch.
+
+    `draw` receives a `conformance.generate.Draw` and returns a `Spec`; every
+    configuration choice and every input goes through the Draw so that it is
+    labelled, recorded and reproducible from the seed.
+    """
+
+    name: str
+    category: str
+    draw: Callable[[Any], Spec]
+    op_class: OpClass = OpClass.ELEMENTWISE
+    min_opset: int = 7
+    tags: tuple[str, ...] = ()
+    tolerance: Tolerance | None = None
+    #: Special-value behaviour the ONNX spec leaves open for this op, e.g.
+    #: ("signed-zero",): such differences are reported apart, not as failures.
+    unspecified: tuple[str, ...] = ()
+    notes: str = ""
+    #: False where a float64 rerun would change the meaning (a cast to a
+    #: narrower dtype, say): torch in the case dtype is then the truth.
+    float64_truth: bool = True
+    #: Hash of the case's source; part of the artifact cache key.
+    source_hash: str = ""
+
+    @property
+    def path(self) -> str:
+        """The case's name in the case tree, e.g. ``activation/relu``."""
+        return f"{self.category}/{self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class CaseInstance:
+    """One concrete draw of a case: stable id, recorded parameters, inputs."""
+
+    case: Case
+    id: str
+    params: Mapping[str, Any]
+    inputs: tuple[np.ndarray, ...]
+    module: Any
+    seed: int
+    special_values: bool = False
+
+
+@dataclass(frozen=True)
+class Oracles:
+    """Reference outputs of an artifact.
+
+    `source` is torch eager in the case dtype, `truth` torch in float64 (None
+    when no output is floating), `spec` the ONNX reference evaluator on the
+    exported model (None when it failed, with `spec_error` saying why).
+    """
+
+    source: tuple[np.ndarray, ...]
+    truth: tuple[np.ndarray, ...] | None
+    spec: tuple[np.ndarray, ...] | None
+    spec_error: str = ""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An exported model with its inputs and oracle outputs, on disk."""
+
+    key: str
+    directory: Path
+    exporter: str
+    opset: int
+    inputs: tuple[np.ndarray, ...]
+    oracles: Oracles
+    #: Set when the export failed: the exporter's own message. No model then.
+    export_error: str = ""
+    #: True when this artifact was built in this process rather than read from the cache.
+    fresh: bool = False
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / "model.onnx"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Numeric distance between a backend's outputs and the expected ones.
+
+    Recorded for every result, passing ones too, so a tolerance can be
+    re-judged later without re-running.
+    """
+
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    max_ulp: float = 0.0
+    fraction_off: float = 0.0
+    worst_output: int = 0
+    worst_index: tuple[int, ...] = ()
+    worst_actual: float | None = None
+    worst_expected: float | None = None
+    special_mismatches: int = 0
+    elements: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "max_ulp": self.max_ulp,
+            "fraction_off": self.fraction_off,
+            "worst_output": self.worst_output,
+            "worst_index": list(self.worst_index),
+            "worst_actual": self.worst_actual,
+            "worst_expected": self.worst_expected,
+            "special_mismatches": self.special_mismatches,
+            "elements": self.elements,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    metrics: Metrics = field(default_factory=Metrics)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One row of the store: a case instance judged on one backend and exporter."""
+
+    run_id: str
+    case_id: str
+    case: str
+    category: str
+    backend: str
+    backend_version: str
+    exporter: str
+    opset: int
+    outcome: Outcome
+    oracle: OracleAgreement
+    metrics: Metrics
+    message: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "case_id": self.case_id,
+            "case": self.case,
+            "category": self.category,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "exporter": self.exporter,
+            "opset": self.opset,
+            "outcome": str(self.outcome),
+            "oracle": str(self.oracle),
+            "metrics": self.metrics.to_dict(),
+            "message": self.message,
+            "params": dict(self.params),
+            "seed": self.seed,
+            "duration_s": self.duration_s,
+        }
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+class Unsupported(Exception):
+    """Raised by a backend that declares it cannot run a model (not a failure)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An ONNX backend adapter, found through the `conformance.backends` entry points."""
+
+    name: str
+
+    def version(self) -> str: ...
+
+    def available(self) -> Availability: ...
+
+    def prepare(self, model_path: Path) -> Any: ...
+
+    def run(self, session: Any, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]: ...

@@ -1,0 +1,218 @@
+"""Record stage: the results store, one SQLite file.
+
+Each result is committed as it arrives (WAL journal), so a run that is killed
+keeps everything it finished. The schema version lives in `PRAGMA
+user_version`; opening a file written by a newer schema is refused rather
+than guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .model import Metrics, OracleAgreement, Outcome, Result
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    started     TEXT NOT NULL,
+    finished    TEXT,
+    status      TEXT NOT NULL,
+    seed        INTEGER,
+    profile     TEXT,
+    command     TEXT,
+    environment TEXT NOT NULL,
+    options     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id          TEXT NOT NULL REFERENCES runs(id),
+    case_id         TEXT NOT NULL,
+    case_name       TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    backend         TEXT NOT NULL,
+    backend_version TEXT NOT NULL,
+    exporter        TEXT NOT NULL,
+    opset           INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,
+    oracle          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    metrics         TEXT NOT NULL,
+    params          TEXT NOT NULL,
+    seed            INTEGER NOT NULL,
+    duration_s      REAL NOT NULL,
+    PRIMARY KEY (run_id, case_id, backend, exporter)
+);
+CREATE INDEX IF NOT EXISTS results_by_case ON results(case_id, backend, exporter);
+"""
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be used; the message says which file and why."""
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("CONFORMANCE_DB")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("onnx-conformance")) / "results.sqlite"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    started: str
+    finished: str | None
+    status: str
+    seed: int | None
+    profile: str | None
+    command: str | None
+    environment: dict[str, Any]
+    options: dict[str, Any]
+
+
+class Store:
+    """A connection to one results file. Use as a context manager."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"results store {self.path} has schema version {version}; this version of the tool reads up to "
+                f"{SCHEMA_VERSION}: upgrade it or use another --db"
+            )
+        try:
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot initialise results store {self.path}: {exc}") from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---------------------------------------------------------------- writing
+
+    def begin_run(
+        self,
+        run_id: str,
+        started: str,
+        *,
+        seed: int | None,
+        environment: Mapping[str, Any],
+        options: Mapping[str, Any],
+        command: str | None = None,
+        profile: str | None = None,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO runs (id, started, status, seed, profile, command, environment, options) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (run_id, started, seed, profile, command, json.dumps(environment), json.dumps(options)),
+            )
+
+    def finish_run(self, run_id: str, finished: str, status: str = "complete") -> None:
+        with self._db:
+            self._db.execute("UPDATE runs SET finished = ?, status = ? WHERE id = ?", (finished, status, run_id))
+
+    def record(self, result: Result) -> None:
+        """Commit one result at once: what is recorded survives a killed run."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    result.run_id,
+                    result.case_id,
+                    result.case,
+                    result.category,
+                    result.backend,
+                    result.backend_version,
+                    result.exporter,
+                    result.opset,
+                    str(result.outcome),
+                    str(result.oracle),
+                    result.message,
+                    json.dumps(result.metrics.to_dict()),
+                    json.dumps(dict(result.params), default=str),
+                    result.seed,
+                    result.duration_s,
+                ),
+            )
+
+    # ---------------------------------------------------------------- reading
+
+    def run(self, run_id: str) -> RunRecord:
+        """A run by id, or the newest with 'latest'."""
+        if run_id == "latest":
+            row = self._db.execute("SELECT * FROM runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+        else:
+            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in {self.path}")
+        return RunRecord(
+            id=row[0],
+            started=row[1],
+            finished=row[2],
+            status=row[3],
+            seed=row[4],
+            profile=row[5],
+            command=row[6],
+            environment=json.loads(row[7]),
+            options=json.loads(row[8]),
+        )
+
+    def runs(self) -> list[RunRecord]:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY started, rowid")]
+        return [self.run(i) for i in ids]
+
+    def results(self, run_id: str) -> list[Result]:
+        return list(self._iter_results(run_id))
+
+    def _iter_results(self, run_id: str) -> Iterator[Result]:
+        rows = self._db.execute(
+            "SELECT * FROM results WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        )
+        for row in rows:
+            m = json.loads(row[11])
+            m["worst_index"] = tuple(m.get("worst_index", ()))
+            yield Result(
+                run_id=row[0],
+                case_id=row[1],
+                case=row[2],
+                category=row[3],
+                backend=row[4],
+                backend_version=row[5],
+                exporter=row[6],
+                opset=row[7],
+                outcome=Outcome(row[8]),
+                oracle=OracleAgreement(row[9]),
+                message=row[10],
+                metrics=Metrics(**m),
+                params=json.loads(row[12]),
+                seed=row[13],
+                duration_s=row[14],
+            )

@@ -1,0 +1,65 @@
+"""Shared fixtures: every test runs with its caches and stores under a temporary folder.
+
+onnxruntime and friends write caches under $HOME, so HOME moves too. The
+artifact cache is shared by the whole session on purpose: exports are real and
+slow, and a warm cache is itself behaviour under test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import RunOptions
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("env")
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "HOME": str(root / "home"),
+            "XDG_CACHE_HOME": str(root / "xdg-cache"),
+            "XDG_DATA_HOME": str(root / "xdg-data"),
+            "CONFORMANCE_CACHE_DIR": str(root / "artifacts"),
+            "CONFORMANCE_DB": str(root / "default.sqlite"),
+        }
+    )
+    (root / "home").mkdir()
+    yield root
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def artifact_cache(isolated_environment: Path) -> Path:
+    return isolated_environment / "artifacts"
+
+
+@pytest.fixture
+def options(tmp_path: Path, artifact_cache: Path) -> RunOptions:
+    """Run options on the shared warm cache and a fresh store."""
+    return RunOptions(
+        backends="onnxruntime,reference", max_examples=2, seed=3, cache_dir=artifact_cache, db=tmp_path / "r.sqlite"
+    )
+
+
+def conformance(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script, as a user would."""
+    return subprocess.run(
+        [str(BIN / "conformance"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )

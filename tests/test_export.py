@@ -1,0 +1,97 @@
+"""Export: both exporters, ONNX's backend-test layout, the content-addressed cache, export-fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from cases._torch import Fn
+from conformance.export import ArtifactCache, artifact_key, build_artifact, read_tensor
+from conformance.generate import Draw, case, discover_cases, draw_instances, select_cases
+from conformance.model import Spec
+
+
+def _instance(name: str, seed: int = 0):
+    return draw_instances(select_cases(discover_cases(), name)[0], seed=seed, max_examples=1)[0]
+
+
+@pytest.mark.parametrize(("exporter", "opset"), [("dynamo", 18), ("torchscript", 17)])
+def test_artifact_is_in_onnx_backend_test_layout(tmp_path: Path, exporter: str, opset: int) -> None:
+    inst = _instance("add")
+    art = build_artifact(inst, exporter, opset, ArtifactCache(tmp_path))
+    assert not art.export_error and art.fresh
+    model = onnx.load(str(art.directory / "model.onnx"))
+    onnx.checker.check_model(model)
+    assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {opset}
+    data = art.directory / "test_data_set_0"
+    inputs = sorted(data.glob("input_*.pb"))
+    assert len(inputs) == len(inst.inputs)
+    for path, x in zip(inputs, inst.inputs, strict=True):
+        assert read_tensor(path).tobytes() == x.tobytes()
+    graph_inputs = [i.name for i in model.graph.input]
+    assert [onnx.load_tensor(str(p)).name for p in inputs] == graph_inputs, "input_N.pb must name the graph input"
+    np.testing.assert_array_equal(read_tensor(data / "output_0.pb"), art.oracles.source[0])
+
+
+def test_second_build_reads_the_cache_and_exports_nothing(tmp_path: Path) -> None:
+    inst = _instance("relu")
+    cache = ArtifactCache(tmp_path)
+    first = build_artifact(inst, "dynamo", 18, cache)
+    second = build_artifact(inst, "dynamo", 18, cache)
+    assert first.fresh and not second.fresh
+    assert second.directory == first.directory
+    for a, b in zip(first.oracles.source, second.oracles.source, strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert (second.oracles.spec is None) == (first.oracles.spec is None)
+
+
+def test_cache_key_covers_exporter_opset_and_instance() -> None:
+    a, b = draw_instances(select_cases(discover_cases(), "relu")[0], seed=0, max_examples=2)
+    keys = {
+        artifact_key(a, "dynamo", 18),
+        artifact_key(a, "torchscript", 18),
+        artifact_key(a, "dynamo", 17),
+        artifact_key(b, "dynamo", 18),
+    }
+    assert len(keys) == 4
+    assert artifact_key(a, "dynamo", 18) == artifact_key(_instance("relu", 0), "dynamo", 18)
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:
+    inst = _instance("relu")
+    cache = ArtifactCache(tmp_path)
+    art = build_artifact(inst, "dynamo", 18, cache)
+    (art.directory / "test_data_set_0" / "output_0.pb").unlink()
+    again = build_artifact(inst, "dynamo", 18, cache)
+    assert again.fresh
+
+
+def _cholesky(x: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.cholesky(x @ x.T + 3 * torch.eye(x.shape[0]))
+
+
+@case("test")
+def unexportable(d: Draw) -> Spec:
+    """Cholesky has no ONNX operator and neither exporter decomposes it: a genuine export failure."""
+    return Spec(Fn(_cholesky), (d.tensor("x", (3, 3), "float32"),))
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_export_failure_is_recorded_with_the_exporters_message(tmp_path: Path, exporter: str) -> None:
+    inst = draw_instances(unexportable, seed=0, max_examples=1)[0]
+    art = build_artifact(inst, exporter, 18, ArtifactCache(tmp_path))
+    assert art.export_error, "the export should have failed"
+    assert "Traceback" not in art.export_error and "\x1b[" not in art.export_error
+    assert "cholesky" in art.export_error.lower() or "ConversionError" in art.export_error
+    assert len(art.export_error) <= 2000
+    assert not (art.directory / "model.onnx").exists()
+    # the failure is cached too: the same exporter fails the same way on the same input
+    assert not build_artifact(inst, exporter, 18, ArtifactCache(tmp_path)).fresh
+
+
+def test_function_wrapper_exports() -> None:
+    assert Fn(torch.add)(torch.ones(1), torch.ones(1)).item() == 2.0

@@ -1,0 +1,114 @@
+"""Generation: stable ids, byte-identical inputs, special values that change values only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conformance.generate import (
+    CaseError,
+    discover_cases,
+    draw_instances,
+    make_values,
+    numpy_dtype,
+    select_cases,
+    special_values,
+)
+
+DRAW_SCRIPT = """
+import hashlib, json, sys
+from conformance.generate import discover_cases, draw_instances
+out = {}
+for case in discover_cases():
+    for inst in draw_instances(case, seed=int(sys.argv[1]), max_examples=3):
+        out[inst.id] = [hashlib.sha256(x.tobytes()).hexdigest() + str(x.dtype) + str(x.shape) for x in inst.inputs]
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def _draw_in_subprocess(seed: int, hash_seed: str) -> dict[str, list[str]]:
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    proc = subprocess.run(
+        [sys.executable, "-c", DRAW_SCRIPT, str(seed)], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(proc.stdout)
+
+
+def test_same_seed_gives_same_ids_and_input_bytes_across_processes() -> None:
+    first = _draw_in_subprocess(11, "1")
+    second = _draw_in_subprocess(11, "987")
+    assert first, "no instances drawn at all"
+    assert first == second, "ids or input bytes depend on the process (hash seed, memory addresses, dict order)"
+
+
+def test_in_process_draws_match_subprocess_draws() -> None:
+    here = {}
+    for case in discover_cases():
+        for inst in draw_instances(case, seed=11, max_examples=3):
+            here[inst.id] = [hashlib.sha256(x.tobytes()).hexdigest() + str(x.dtype) + str(x.shape) for x in inst.inputs]
+    assert here == _draw_in_subprocess(11, "5")
+
+
+def test_different_seeds_draw_different_instances() -> None:
+    case = select_cases(discover_cases(), "add")[0]
+    a = {i.id for i in draw_instances(case, seed=1, max_examples=5)}
+    b = {i.id for i in draw_instances(case, seed=2, max_examples=5)}
+    assert a != b
+
+
+def test_special_values_change_values_and_nothing_else() -> None:
+    changed = 0
+    for case in discover_cases():
+        plain = draw_instances(case, seed=5, max_examples=3)
+        special = draw_instances(case, seed=5, max_examples=3, special_values=True)
+        assert len(plain) == len(special), f"{case.path}: special values changed how many instances were drawn"
+        for p, s in zip(plain, special, strict=True):
+            assert p.params == s.params, f"{case.path}: special values changed the configuration drawn"
+            assert [(x.dtype, x.shape) for x in p.inputs] == [(x.dtype, x.shape) for x in s.inputs]
+            changed += any(x.tobytes() != y.tobytes() for x, y in zip(p.inputs, s.inputs, strict=True))
+    assert changed > 0, "--special-values changed no input at all"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+def test_special_pool_holds_the_values_that_break_implementations(dtype: str) -> None:
+    pool = special_values(numpy_dtype(dtype)).astype(np.float64)
+    assert np.isnan(pool).any(), "no NaN"
+    assert np.isposinf(pool).any() and np.isneginf(pool).any(), "no ±inf"
+    assert ((pool == 0) & np.signbit(pool)).any(), "no -0.0"
+    tiny = float(__import__("ml_dtypes").finfo(numpy_dtype(dtype)).tiny)
+    assert ((np.abs(pool) < tiny) & (pool != 0)).any(), "no subnormal"
+
+
+def test_values_are_a_function_of_the_seed_only() -> None:
+    a = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, special=True)
+    b = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, special=True)
+    assert a.tobytes() == b.tobytes()
+    assert a.dtype.name == "bfloat16"
+
+
+def test_draws_are_labelled_and_recorded() -> None:
+    case = select_cases(discover_cases(), "conv2d")[0]
+    inst = draw_instances(case, seed=0, max_examples=1)[0]
+    for label in ("dtype", "groups", "kernel", "stride", "padding", "dilation", "x"):
+        assert label in inst.params, f"draw {label!r} is not recorded in {inst.params}"
+    assert inst.id.startswith("conv/conv2d[")
+
+
+def test_selection_matches_names_and_tree_paths() -> None:
+    cases = discover_cases()
+    assert [c.name for c in select_cases(cases, "relu*")] == ["relu"]
+    assert {c.category for c in select_cases(cases, "shape/*")} == {"shape"}
+    with pytest.raises(CaseError, match="no case matches 'nonexistent'"):
+        select_cases(cases, "nonexistent")
+
+
+def test_builtin_pack_has_the_required_kinds_of_case() -> None:
+    categories = {c.category for c in discover_cases()}
+    assert {"elementwise", "reduction", "linalg", "conv", "shape"} <= categories
+    assert len(discover_cases()) >= 10
