@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,24 +64,45 @@ def _quiet_exporter() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int) -> bytes:
+DynamicAxes = tuple[Mapping[int, str], ...] | None
+
+
+def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes) -> bytes:
     import torch
 
+    shapes = None
+    if dynamic is not None:
+        dims: dict[str, Any] = {}
+        shapes = tuple(
+            {axis: dims.setdefault(name, torch.export.Dim(name)) for axis, name in axes.items()} or None
+            for axes in dynamic
+        )
     program = torch.onnx.export(
-        module, args, dynamo=True, external_data=False, opset_version=opset, verbose=False, optimize=True
+        module,
+        args,
+        dynamo=True,
+        external_data=False,
+        opset_version=opset,
+        verbose=False,
+        optimize=True,
+        dynamic_shapes=shapes,
     )
     return program.model_proto.SerializeToString()
 
 
-def _export_torchscript(module: Any, args: tuple[Any, ...], opset: int) -> bytes:
+def _export_torchscript(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes) -> bytes:
     import torch
 
     buffer = io.BytesIO()
-    torch.onnx.export(module, args, buffer, dynamo=False, opset_version=opset, verbose=False)
+    names = [f"input_{i}" for i in range(len(args))]
+    axes = None if dynamic is None else {n: dict(a) for n, a in zip(names, dynamic, strict=True) if a}
+    torch.onnx.export(
+        module, args, buffer, dynamo=False, opset_version=opset, verbose=False, input_names=names, dynamic_axes=axes
+    )
     return buffer.getvalue()
 
 
-_EXPORT_FUNCTIONS: dict[str, Callable[[Any, tuple[Any, ...], int], bytes]] = {
+_EXPORT_FUNCTIONS: dict[str, Callable[[Any, tuple[Any, ...], int, DynamicAxes], bytes]] = {
     "dynamo": _export_dynamo,
     "torchscript": _export_torchscript,
 }
@@ -98,7 +119,9 @@ def exporter_message(exc: BaseException, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def export_model(module: Any, inputs: Sequence[np.ndarray], exporter: str, opset: int) -> bytes:
+def export_model(
+    module: Any, inputs: Sequence[np.ndarray], exporter: str, opset: int, dynamic_axes: DynamicAxes = None
+) -> bytes:
     """Export with one of torch's two exporters; raises what the exporter raises."""
     from .oracle import to_torch
 
@@ -109,7 +132,7 @@ def export_model(module: Any, inputs: Sequence[np.ndarray], exporter: str, opset
     module.eval()
     args = tuple(to_torch(x) for x in inputs)
     with _quiet_exporter():
-        return fn(module, args, opset)
+        return fn(module, args, opset, dynamic_axes)
 
 
 def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
@@ -262,7 +285,8 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
     spec: tuple[np.ndarray, ...] | None = None
     spec_error = ""
     try:
-        model_bytes = export_model(instance.module, instance.inputs, exporter, opset)
+        traced_with = instance.export_inputs if instance.export_inputs is not None else instance.inputs
+        model_bytes = export_model(instance.module, traced_with, exporter, opset, instance.dynamic_axes)
     except Exception as exc:
         export_error = exporter_message(exc)
     if model_bytes is not None:

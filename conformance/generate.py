@@ -321,6 +321,10 @@ def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: 
         d = Draw(data, special=special_values)
         spec = case.draw(d)
         inputs = tuple(np.asarray(x) for x in spec.inputs)
+        if spec.dynamic_axes is not None:
+            d.params["dynamic_axes"] = [{str(k): v for k, v in sorted(a.items())} for a in spec.dynamic_axes]
+        if spec.export_inputs is not None:
+            d.params["export_shapes"] = [list(np.shape(x)) for x in spec.export_inputs]
         iid = instance_id(case, d.params, inputs, special_values)
         if iid not in found:
             found[iid] = CaseInstance(
@@ -331,6 +335,8 @@ def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: 
                 module=spec.module,
                 seed=seed,
                 special_values=special_values,
+                dynamic_axes=spec.dynamic_axes,
+                export_inputs=None if spec.export_inputs is None else tuple(np.asarray(x) for x in spec.export_inputs),
             )
 
     collect()

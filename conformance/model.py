@@ -84,6 +84,11 @@ class Spec:
 
     module: Any  # torch.nn.Module; typed loosely so this file needs no torch
     inputs: tuple[np.ndarray, ...]
+    #: Per input, the axes exported as dynamic ({axis: name}); None exports static shapes.
+    dynamic_axes: tuple[Mapping[int, str], ...] | None = None
+    #: Inputs to trace the export with, when they should differ from the ones
+    #: judged (a dynamic batch traced at 2 and run at 3 proves it is dynamic).
+    export_inputs: tuple[np.ndarray, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ class CaseInstance:
     module: Any
     seed: int
     special_values: bool = False
+    dynamic_axes: tuple[Mapping[int, str], ...] | None = None
+    export_inputs: tuple[np.ndarray, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,26 @@ def test_export_failure_is_recorded_with_the_exporters_message(tmp_path: Path, e
 
 def test_function_wrapper_exports() -> None:
     assert Fn(torch.add)(torch.ones(1), torch.ones(1)).item() == 2.0
+
+
+@case("test")
+def dynamic_batch(d: Draw) -> Spec:
+    """Traced at batch 2, judged at the drawn batch: passes only if the batch axis really is dynamic."""
+    linear = torch.nn.Linear(4, 3).eval()
+    batch = d.integer("batch", 3, 5)
+    return Spec(
+        linear,
+        (d.tensor("x", (batch, 4), "float32"),),
+        dynamic_axes=({0: "batch"},),
+        export_inputs=(np.zeros((2, 4), np.float32),),
+    )
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_dynamic_axes_are_exported_as_dynamic(tmp_path: Path, exporter: str) -> None:
+    inst = draw_instances(dynamic_batch, seed=0, max_examples=1)[0]
+    art = build_artifact(inst, exporter, 18, ArtifactCache(tmp_path))
+    assert not art.export_error, art.export_error
+    dim0 = onnx.load(str(art.model_path)).graph.input[0].type.tensor_type.shape.dim[0]
+    assert dim0.dim_param and not dim0.dim_value, dim0
+    assert art.oracles.spec is not None and art.oracles.spec[0].shape[0] == inst.inputs[0].shape[0]
