@@ -23,7 +23,8 @@ class Execution:
     outputs: tuple[np.ndarray, ...] | None
     failure: Outcome | None = None
     message: str = ""
-    #: Seconds spent inside the backend's own `run` call.
+    #: Seconds spent inside the backend's own `prepare` and `run` calls.
+    prepare_seconds: float = 0.0
     run_seconds: float = 0.0
 
 
@@ -33,21 +34,22 @@ def error_text(exc: BaseException, limit: int = 2000) -> str:
 
 
 def execute(backend: Backend, artifact: Artifact) -> Execution:
+    start = time.perf_counter()
     try:
         session = backend.prepare(artifact.model_path)
     except Unsupported as exc:
-        return Execution(None, Outcome.UNSUPPORTED, str(exc))
+        return Execution(None, Outcome.UNSUPPORTED, str(exc), time.perf_counter() - start)
     except Exception as exc:
-        return Execution(None, Outcome.LOAD_FAIL, error_text(exc))
-    start = time.perf_counter()
+        return Execution(None, Outcome.LOAD_FAIL, error_text(exc), time.perf_counter() - start)
+    prepared = time.perf_counter()
     try:
         outputs = backend.run(session, artifact.inputs)
     except Unsupported as exc:
-        return Execution(None, Outcome.UNSUPPORTED, str(exc))
+        return Execution(None, Outcome.UNSUPPORTED, str(exc), prepared - start, time.perf_counter() - prepared)
     except Exception as exc:
-        return Execution(None, Outcome.RUN_ERROR, error_text(exc), time.perf_counter() - start)
-    elapsed = time.perf_counter() - start
-    return Execution(tuple(np.asarray(o) for o in outputs), None, "", elapsed)
+        return Execution(None, Outcome.RUN_ERROR, error_text(exc), prepared - start, time.perf_counter() - prepared)
+    done = time.perf_counter()
+    return Execution(tuple(np.asarray(o) for o in outputs), None, "", prepared - start, done - prepared)
 
 
 class Executor(Protocol):
