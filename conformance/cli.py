@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from .execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S
     from .export import DEFAULT_OPSET
 
     parser = _Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
@@ -54,6 +55,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--db", type=Path, help="results store (default: the user data dir)")
     p_run.add_argument("--out", type=Path, help="write the reports into this folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds per result before `timeout` (default: {DEFAULT_TIMEOUT_S:g})",
+    )
+    p_run.add_argument(
+        "--memory-limit",
+        type=int,
+        default=DEFAULT_MEMORY_LIMIT_MB,
+        help=f"MiB of address space per backend worker (default: {DEFAULT_MEMORY_LIMIT_MB})",
+    )
+    p_run.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
     return parser
 
 
@@ -115,6 +129,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.max_examples < 1:
         raise UsageError("conformance run: --max-examples must be at least 1")
+    if args.timeout <= 0:
+        raise UsageError("conformance run: --timeout must be positive")
     options = RunOptions(
         cases=args.cases,
         backends=args.backends,
@@ -126,6 +142,9 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cache_dir=args.cache_dir or default_cache_dir(),
         db=args.db or default_db_path(),
         command=shlex.join(["conformance", *argv]),
+        isolate=not args.in_process,
+        timeout=args.timeout,
+        memory_limit_mb=args.memory_limit,
     )
     from rich.console import Console
 

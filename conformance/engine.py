@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .backends import backend_version, select_backends
 from .compare import judge, tolerance_for
-from .execute import Executor, InProcessExecutor
+from .execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, Executor, InProcessExecutor, ProcessExecutor
 from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
 from .generate import CaseError, discover_cases, draw_instances, select_cases
 from .model import (
@@ -51,6 +51,10 @@ class RunOptions:
     cache_dir: Path = field(default_factory=default_cache_dir)
     db: Path = field(default_factory=default_db_path)
     command: str | None = None
+    #: Backends run in worker processes unless this is False (faster, but a segfault ends the run).
+    isolate: bool = True
+    timeout: float = DEFAULT_TIMEOUT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +67,9 @@ class RunOptions:
             "special_values": self.special_values,
             "cache_dir": str(self.cache_dir),
             "db": str(self.db),
+            "isolate": self.isolate,
+            "timeout": self.timeout,
+            "memory_limit_mb": self.memory_limit_mb,
         }
 
 
@@ -182,19 +189,22 @@ def run(
     executor: Executor | None = None,
     run_id: str | None = None,
     cases: Sequence[Case] | None = None,
+    backends: Sequence[Backend] | None = None,
 ) -> RunSummary:
     """Run the selected cases on the selected backends and record every result as it arrives.
 
-    `cases` replaces the installed case packs (the model-check API and tests pass
-    their own); `options.cases` still filters them.
+    `cases` replaces the installed case packs and `backends` the selection by
+    name (the model-check API and tests pass their own); `options.cases` still
+    filters the cases.
     """
     progress = progress or Progress()
-    executor = executor or InProcessExecutor()
+    if executor is None:
+        executor = ProcessExecutor(options.timeout, options.memory_limit_mb) if options.isolate else InProcessExecutor()
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
     selected = select_cases(discover_cases() if cases is None else cases, options.cases)
-    backends = select_backends(options.backends)
+    backends = list(backends) if backends is not None else select_backends(options.backends)
     versions = {b.name: backend_version(b) for b in backends}
     cache = ArtifactCache(Path(options.cache_dir))
 

@@ -7,9 +7,16 @@ the same protocol.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,22 +35,29 @@ class Execution:
     run_seconds: float = 0.0
 
 
+_OUT_OF_MEMORY = "out of memory (MemoryError): the backend exceeded the worker's memory limit"
+
+
 def error_text(exc: BaseException, limit: int = 2000) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def execute(backend: Backend, artifact: Artifact) -> Execution:
+def execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> Execution:
     start = time.perf_counter()
     try:
-        session = backend.prepare(artifact.model_path)
+        session = backend.prepare(model_path)
+    except MemoryError:
+        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, time.perf_counter() - start)
     except Unsupported as exc:
         return Execution(None, Outcome.UNSUPPORTED, str(exc), time.perf_counter() - start)
     except Exception as exc:
         return Execution(None, Outcome.LOAD_FAIL, error_text(exc), time.perf_counter() - start)
     prepared = time.perf_counter()
     try:
-        outputs = backend.run(session, artifact.inputs)
+        outputs = backend.run(session, inputs)
+    except MemoryError:
+        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, prepared - start, time.perf_counter() - prepared)
     except Unsupported as exc:
         return Execution(None, Outcome.UNSUPPORTED, str(exc), prepared - start, time.perf_counter() - prepared)
     except Exception as exc:
@@ -62,7 +76,164 @@ class InProcessExecutor:
     """Runs backends in the driver process: fastest, but a segfault ends the run."""
 
     def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-        return execute(backend, artifact)
+        return execute(backend, artifact.model_path, artifact.inputs)
 
     def close(self) -> None:
         pass
+
+
+# --------------------------------------------------------------------------- isolation
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MEMORY_LIMIT_MB = 8192
+STARTUP_TIMEOUT_S = 300.0
+_STDERR_TAIL = 2000
+
+
+def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb: int) -> None:
+    """Serve execute requests for one backend until told to stop or killed.
+
+    stderr goes to a file so a crash's last words survive it; the address-space
+    limit turns a runaway allocation into a MemoryError or an abort here, not
+    an out-of-memory kill of the whole machine.
+    """
+    import faulthandler
+    import resource
+
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 2)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    faulthandler.enable()
+    if memory_limit_mb > 0:
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if request is None:
+            return
+        model_path, inputs = request
+        conn.send(execute(backend, Path(model_path), tuple(inputs)))
+
+
+def _signal_name(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
+
+class _Worker:
+    def __init__(self, backend: Backend, memory_limit_mb: int) -> None:
+        ctx = multiprocessing.get_context("spawn")  # fork after torch or a backend started threads is unsafe
+        self.stderr_file = tempfile.NamedTemporaryFile(
+            prefix=f"conformance-{backend.name}-", suffix=".log", delete=False
+        )
+        self.stderr_file.close()
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(child, backend, self.stderr_file.name, memory_limit_mb),
+            name=f"conformance-worker-{backend.name}",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Startup (spawning, imports) is not charged to the first result's timeout."""
+        try:
+            return self.conn.poll(timeout) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            return False
+
+    def stderr_tail(self) -> str:
+        try:
+            data = Path(self.stderr_file.name).read_bytes()[-_STDERR_TAIL:]
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace").strip()
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.is_alive():
+            if kill:
+                self.process.kill()
+            else:
+                try:
+                    self.conn.send(None)
+                except OSError:
+                    pass
+                self.process.join(5)
+                if self.process.is_alive():
+                    self.process.kill()
+        self.process.join()
+        self.conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.stderr_file.name)
+
+
+class ProcessExecutor:
+    """One worker process per backend: a segfault, abort, hang or memory blow-up costs one result.
+
+    A worker that crashes or overruns `timeout` is killed and replaced on the
+    next request; the run goes on.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> None:
+        self.timeout = timeout
+        self.memory_limit_mb = memory_limit_mb
+        self._workers: dict[str, _Worker] = {}
+
+    def execute(self, backend: Backend, artifact: Artifact) -> Execution:
+        worker = self._workers.get(backend.name)
+        if worker is None or not worker.process.is_alive():
+            try:
+                worker = _Worker(backend, self.memory_limit_mb)
+            except Exception as exc:  # e.g. a backend object that cannot be sent to a process
+                return Execution(
+                    None, Outcome.LOAD_FAIL, f"cannot start a worker for {backend.name}: {error_text(exc)}"
+                )
+            if not worker.wait_ready(STARTUP_TIMEOUT_S):
+                worker.process.join(1)
+                message = f"worker for {backend.name} did not start ({_signal_name(worker.process.exitcode)})"
+                tail = worker.stderr_tail()
+                worker.stop(kill=True)
+                return Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
+            self._workers[backend.name] = worker
+        start = time.perf_counter()
+        try:
+            worker.conn.send((str(artifact.model_path), artifact.inputs))
+            if worker.conn.poll(self.timeout):
+                return worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            pass  # the worker died: judged below
+        else:
+            del self._workers[backend.name]
+            worker.stop(kill=True)
+            return Execution(
+                None,
+                Outcome.TIMEOUT,
+                f"no answer after {self.timeout:g} s; worker killed",
+                0.0,
+                time.perf_counter() - start,
+            )
+        del self._workers[backend.name]
+        worker.process.join(5)
+        tail = worker.stderr_tail()
+        message = f"worker {_signal_name(worker.process.exitcode)}"
+        if tail:
+            message += f"; stderr tail:\n{tail}"
+        worker.stop(kill=True)
+        return Execution(None, Outcome.CRASH, message, 0.0, time.perf_counter() - start)
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.stop()
+        self._workers.clear()

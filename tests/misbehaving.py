@@ -1,0 +1,68 @@
+"""Backends that really misbehave, for the isolation tests: no mocks.
+
+Each behaves like the reference evaluator except on models that contain an
+`Add` node, where it segfaults, aborts, hangs or allocates without bound.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from conformance.backends.reference import ReferenceBackend
+
+
+class _Misbehaving(ReferenceBackend):
+    name = "misbehaving"
+
+    def prepare(self, model_path: Path) -> Any:
+        ops = {n.op_type for n in onnx.load(str(model_path)).graph.node}
+        return super().prepare(model_path), "Add" in ops
+
+    def run(self, session: Any, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
+        inner, trigger = session
+        if trigger:
+            self.misbehave()
+        return super().run(inner, inputs)
+
+    def misbehave(self) -> None:
+        raise NotImplementedError
+
+
+class Segfault(_Misbehaving):
+    name = "segfault"
+
+    def misbehave(self) -> None:
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+class Abort(_Misbehaving):
+    name = "abort"
+
+    def misbehave(self) -> None:
+        os.write(2, b"about to abort: the backend's last words\n")
+        os.abort()
+
+
+class Hang(_Misbehaving):
+    name = "hang"
+
+    def misbehave(self) -> None:
+        while True:
+            time.sleep(0.05)
+
+
+class Hog(_Misbehaving):
+    name = "hog"
+
+    def misbehave(self) -> None:
+        hoard = []
+        while True:
+            hoard.append(np.ones(64 * 1024 * 1024, dtype=np.uint8))  # touches 64 MiB a step
