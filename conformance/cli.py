@@ -68,6 +68,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"MiB of address space per backend worker (default: {DEFAULT_MEMORY_LIMIT_MB})",
     )
     p_run.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
+    p_run.add_argument(
+        "--expectations",
+        help="known-failures file turning expected failures into xfail (default: the shipped one; 'none' for none)",
+    )
+
+    p_exp = sub.add_parser("expectations", help="check or draft expectation files")
+    exp_sub = p_exp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p_check = exp_sub.add_parser("check", help="validate an expectations file")
+    p_check.add_argument("file", type=Path, nargs="?", help="default: the shipped file")
+    p_update = exp_sub.add_parser("update", help="append draft entries for a run's unexpected failures")
+    p_update.add_argument("--from", dest="run_id", required=True, help="run id, or 'latest'")
+    p_update.add_argument("--file", type=Path, required=True, help="expectations file to append to")
+    p_update.add_argument("--db", type=Path, help="results store (default: the user data dir)")
     return parser
 
 
@@ -143,6 +156,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         db=args.db or default_db_path(),
         command=shlex.join(["conformance", *argv]),
         isolate=not args.in_process,
+        expectations=_expectations_path(args.expectations),
         timeout=args.timeout,
         memory_limit_mb=args.memory_limit,
     )
@@ -189,9 +203,49 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def _expectations_path(value: str | None) -> Path | None:
+    from .expectations import builtin_path
+
+    if value is None:
+        return builtin_path()
+    return None if value.lower() == "none" else Path(value)
+
+
+def _cmd_expectations(args: argparse.Namespace) -> int:
+    from .expectations import builtin_path, load, render
+
+    if args.action == "check":
+        path = args.file or builtin_path()
+        entries = load(path)
+        todo = [e for e in entries if e.reason.startswith("TODO")]
+        print(f"{path}: {len(entries)} expectations, {len(todo)} still to triage")
+        return EXIT_FAILED if todo else EXIT_OK
+
+    from .store import Store, default_db_path
+
+    with Store(args.db or default_db_path()) as store:
+        run = store.run(args.run_id)
+        results = store.results(run.id)
+    if args.file.exists():
+        load(args.file)  # refuse to append to a file that is already broken
+    text = render(results)
+    stale = [r for r in results if str(r.outcome) == "xpass"]
+    if text:
+        existing = args.file.read_text() if args.file.exists() else ""
+        sep = "\n" if existing and not existing.endswith("\n\n") else ""
+        args.file.write_text(existing + sep + f"# drafted from run {run.id}\n" + text)
+        load(args.file)
+    drafted = text.count("[[expectation]]")
+    print(f"{args.file}: {drafted} draft entries from run {run.id}; reasons marked TODO need triage")
+    for r in stale:
+        print(f"stale: {r.backend} {r.case_id} passed ({r.message})")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .backends import BackendError
+    from .expectations import ExpectationError
     from .generate import CaseError
     from .store import StoreError
 
@@ -201,8 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_list(args)
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "expectations":
+            return _cmd_expectations(args)
         raise UsageError(f"conformance: unknown command {args.command!r}")
-    except (UsageError, CaseError, BackendError, StoreError) as exc:
+    except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -233,6 +233,9 @@ class Result:
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     duration_s: float = 0.0
+    #: The expectation that turned this result into xfail/xpass (its reason,
+    #: link and the actual outcome), None when none applied.
+    waiver: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +254,7 @@ class Result:
             "params": dict(self.params),
             "seed": self.seed,
             "duration_s": self.duration_s,
+            "waiver": dict(self.waiver) if self.waiver else None,
         }
 
 

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
     params          TEXT NOT NULL,
     seed            INTEGER NOT NULL,
     duration_s      REAL NOT NULL,
+    waiver          TEXT,
     PRIMARY KEY (run_id, case_id, backend, exporter)
 );
 CREATE INDEX IF NOT EXISTS results_by_case ON results(case_id, backend, exporter);
@@ -142,7 +143,7 @@ class Store:
         """Commit one result at once: what is recorded survives a killed run."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.run_id,
                     result.case_id,
@@ -159,6 +160,7 @@ class Store:
                     json.dumps(dict(result.params), default=str),
                     result.seed,
                     result.duration_s,
+                    json.dumps(dict(result.waiver)) if result.waiver else None,
                 ),
             )
 
@@ -215,4 +217,5 @@ class Store:
                 params=json.loads(row[12]),
                 seed=row[13],
                 duration_s=row[14],
+                waiver=json.loads(row[15]) if row[15] else None,
             )

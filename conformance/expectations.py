@@ -1,0 +1,231 @@
+"""Expectations: the one file format for known failures, shared by the CLI and the pytest plugin.
+
+A TOML file of `[[expectation]]` tables:
+
+    [[expectation]]
+    backend = "onnxruntime"           # glob over backend names
+    case = "conv/conv2d"              # case id, tree path or name; globs allowed
+    outcome = "unsupported"           # or a list of outcomes
+    reason = "no float64 Conv kernel on the CPU provider"
+    link = "https://..."              # optional
+    backend_versions = ">=1.18,<2"    # optional PEP 440 range of the backend's version
+    opset = ">=18"                    # optional: an opset or a range
+    exporter = "dynamo"               # optional glob
+    flaky = false                     # optional: the outcome comes and goes
+
+A result that matches an entry and has one of its outcomes becomes `xfail`;
+one that passes becomes `xpass` (the entry is stale) unless the entry is
+flaky. A different failure stays what it is: it was not expected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .model import FAILING, Outcome, Result
+
+#: Outcomes an expectation may name: every way of not passing.
+EXPECTABLE = frozenset(FAILING - {Outcome.XPASS}) | {Outcome.UNSUPPORTED}
+_KEYS = {"backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "flaky"}
+_REQUIRED = ("backend", "case", "outcome", "reason")
+PLACEHOLDER = "TODO: triage"
+
+
+class ExpectationError(ValueError):
+    """The expectations file is malformed; the message names the file and line."""
+
+
+def builtin_path() -> Path:
+    """The reviewed expectations for the built-in backends, shipped with the package."""
+    return Path(__file__).with_name("data") / "expectations.toml"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    backend: str
+    case: str
+    outcomes: tuple[Outcome, ...]
+    reason: str
+    link: str = ""
+    backend_versions: str = ""
+    opset: str = ""
+    exporter: str = ""
+    flaky: bool = False
+    line: int = 0
+
+    def matches(self, result: Result) -> bool:
+        if not fnmatch.fnmatchcase(result.backend, self.backend):
+            return False
+        path = f"{result.category}/{result.case}"
+        if self.case not in (result.case_id, path, result.case) and not any(
+            fnmatch.fnmatchcase(name, self.case) for name in (result.case_id, path, result.case)
+        ):
+            return False
+        if self.exporter and not fnmatch.fnmatchcase(result.exporter, self.exporter):
+            return False
+        if self.opset and not _in_range(str(result.opset), self.opset):
+            return False
+        return not (self.backend_versions and not _in_range(result.backend_version, self.backend_versions))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "case": self.case,
+            "outcome": [str(o) for o in self.outcomes],
+            "reason": self.reason,
+            "link": self.link,
+            "flaky": self.flaky,
+            "line": self.line,
+        }
+
+
+def _in_range(version: str, spec: str) -> bool:
+    if spec.strip().isdigit():
+        return version == spec.strip()
+    try:
+        return Version(version.split("+")[0]) in SpecifierSet(spec)
+    except InvalidVersion:
+        return False
+
+
+def _entry_lines(text: str) -> list[int]:
+    return [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*expectation\s*\]\]", line)]
+
+
+def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExpectationError(f"{source}: not valid TOML: {exc}") from None
+    unknown_top = set(data) - {"expectation"}
+    if unknown_top:
+        raise ExpectationError(
+            f"{source}: unknown top-level key {sorted(unknown_top)[0]!r}; use [[expectation]] tables"
+        )
+    entries = data.get("expectation", [])
+    lines = _entry_lines(text)
+    out = []
+    for i, entry in enumerate(entries):
+        line = lines[i] if i < len(lines) else 0
+        where = f"{source}:{line}"
+        unknown = set(entry) - _KEYS
+        if unknown:
+            raise ExpectationError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_KEYS))})")
+        for key in _REQUIRED:
+            if not entry.get(key):
+                raise ExpectationError(f"{where}: missing {key!r}")
+        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter"):
+            if key in entry and not isinstance(entry[key], str):
+                raise ExpectationError(f"{where}: {key!r} must be a string")
+        raw = entry["outcome"]
+        names = [raw] if isinstance(raw, str) else raw
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ExpectationError(f"{where}: 'outcome' must be an outcome or a list of outcomes")
+        outcomes = []
+        for name in names:
+            try:
+                outcome = Outcome(name)
+            except ValueError:
+                outcome = None
+            if outcome not in EXPECTABLE:
+                allowed = ", ".join(sorted(str(o) for o in EXPECTABLE))
+                raise ExpectationError(f"{where}: outcome {name!r} cannot be expected; use one of {allowed}")
+            outcomes.append(outcome)
+        link = entry.get("link", "")
+        if link and not re.match(r"https?://", link):
+            raise ExpectationError(f"{where}: 'link' must be an http(s) URL, got {link!r}")
+        versions = entry.get("backend_versions", "")
+        if versions:
+            try:
+                SpecifierSet(versions)
+            except InvalidSpecifier:
+                raise ExpectationError(f"{where}: 'backend_versions' is not a version range: {versions!r}") from None
+        opset = entry.get("opset", "")
+        if isinstance(opset, bool) or not isinstance(opset, (int, str)):
+            raise ExpectationError(f"{where}: 'opset' must be an opset number or a range like '>=18'")
+        opset = str(opset)
+        if opset and not opset.isdigit():
+            try:
+                SpecifierSet(opset)
+            except InvalidSpecifier:
+                raise ExpectationError(f"{where}: 'opset' is not an opset or range: {opset!r}") from None
+        flaky = entry.get("flaky", False)
+        if not isinstance(flaky, bool):
+            raise ExpectationError(f"{where}: 'flaky' must be true or false")
+        out.append(
+            Expectation(
+                backend=entry["backend"],
+                case=entry["case"],
+                outcomes=tuple(outcomes),
+                reason=entry["reason"],
+                link=link,
+                backend_versions=versions,
+                opset=opset,
+                exporter=entry.get("exporter", ""),
+                flaky=flaky,
+                line=line,
+            )
+        )
+    return out
+
+
+def load(path: Path | str) -> list[Expectation]:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ExpectationError(f"cannot read expectations file {path}: {exc.strerror}") from None
+    return parse(text, str(path))
+
+
+def apply(result: Result, expectations: Sequence[Expectation]) -> Result:
+    """Turn an expected failure into `xfail` and a stale expectation's pass into `xpass`."""
+    entry = next((e for e in expectations if e.matches(result)), None)
+    if entry is None or result.outcome in (Outcome.SKIP,):
+        return result
+    waiver = {**entry.to_dict(), "actual": str(result.outcome)}
+    if result.outcome is Outcome.PASS:
+        if entry.flaky:
+            return replace(result, waiver=waiver)
+        expected = "/".join(str(o) for o in entry.outcomes)
+        message = f"expected {expected} ({entry.reason}) but it passed: the expectation is stale"
+        return replace(result, outcome=Outcome.XPASS, message=message, waiver=waiver)
+    if result.outcome in entry.outcomes:
+        return replace(result, outcome=Outcome.XFAIL, message=f"[{result.outcome}] {result.message}", waiver=waiver)
+    return result
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def render(results: Iterable[Result]) -> str:
+    """New entries for unexpected failures, one per backend, case and outcome, to be triaged."""
+    seen: set[tuple[str, str, str, str]] = set()
+    blocks = []
+    for r in results:
+        if r.outcome not in EXPECTABLE or r.outcome is Outcome.UNSUPPORTED:
+            continue
+        key = (r.backend, r.case_id, r.exporter, str(r.outcome))
+        if key in seen:
+            continue
+        seen.add(key)
+        first = (r.message.splitlines() or [""])[0][:160]
+        blocks.append(
+            "[[expectation]]\n"
+            f"backend = {_toml_string(r.backend)}\n"
+            f"case = {_toml_string(r.case_id)}\n"
+            f"exporter = {_toml_string(r.exporter)}\n"
+            f"outcome = {_toml_string(str(r.outcome))}\n"
+            f"reason = {_toml_string(f'{PLACEHOLDER}: {first}')}\n"
+        )
+    return "\n".join(blocks)

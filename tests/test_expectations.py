@@ -1,0 +1,148 @@
+"""Expectations: one file format, validated with errors that name the line, applied by run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import RunOptions, run
+from conformance.expectations import ExpectationError, apply, builtin_path, load, parse
+from conformance.model import Metrics, OracleAgreement, Outcome, Result
+
+from .conftest import conformance
+from .test_engine import exp_exact
+
+GOOD = """
+# a comment
+[[expectation]]
+backend = "onnxruntime*"
+case = "transcendental/exp"
+outcome = ["mismatch", "special"]
+reason = "exp is 2 ulp off"
+link = "https://github.com/microsoft/onnxruntime/issues/1"
+backend_versions = ">=1.18,<2"
+opset = ">=17"
+
+[[expectation]]
+backend = "reference"
+case = "shape/*"
+outcome = "run-error"
+reason = "flaky on purpose"
+flaky = true
+"""
+
+
+def _result(outcome: Outcome, *, backend: str = "onnxruntime", case: str = "exp", category: str = "transcendental",
+            version: str = "1.32.0", opset: int = 18) -> Result:  # fmt: skip
+    return Result(
+        run_id="r",
+        case_id=f"{category}/{case}[abc]",
+        case=case,
+        category=category,
+        backend=backend,
+        backend_version=version,
+        exporter="dynamo",
+        opset=opset,
+        outcome=outcome,
+        oracle=OracleAgreement.AGREE,
+        metrics=Metrics(),
+        message="off by 2 ulp",
+    )
+
+
+def test_a_good_file_parses() -> None:
+    entries = parse(GOOD, "x.toml")
+    assert [e.line for e in entries] == [3, 12]
+    assert entries[0].outcomes == (Outcome.MISMATCH, Outcome.SPECIAL)
+    assert entries[1].flaky
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[[expectation]]\nbackend='a'\ncase='b'\noutcome='mismatch'\n", "x.toml:1: missing 'reason'"),
+        ("\n\n[[expectation]]\nbackend='a'\ncase='b'\noutcome='wrong'\nreason='r'\n", "x.toml:3: outcome 'wrong'"),
+        ("[[expectation]]\nbackend='a'\ncase='b'\noutcome='pass'\nreason='r'\n", "cannot be expected"),
+        ("[[expectation]]\nbackend='a'\ncase='b'\noutcome='crash'\nreason='r'\ncolour='red'\n", "unknown key 'colour'"),
+        (
+            "[[expectation]]\nbackend='a'\ncase='b'\noutcome='crash'\nreason='r'\nbackend_versions='>>1'\n",
+            "not a version range",
+        ),
+        ("[[expectation]]\nbackend='a'\ncase='b'\noutcome='crash'\nreason='r'\nlink='ftp://x'\n", "http(s) URL"),
+        ("[[expectation]]\nbackend = \n", "not valid TOML"),
+        ("[expectations]\n", "unknown top-level key"),
+    ],
+)
+def test_malformed_files_name_the_line_and_the_problem(text: str, needle: str) -> None:
+    with pytest.raises(ExpectationError, match=None) as info:
+        parse(text, "x.toml")
+    assert needle in str(info.value), str(info.value)
+
+
+def test_expected_failure_becomes_xfail_and_keeps_what_happened() -> None:
+    entries = parse(GOOD)
+    out = apply(_result(Outcome.MISMATCH), entries)
+    assert out.outcome is Outcome.XFAIL
+    assert out.waiver and out.waiver["actual"] == "mismatch" and out.waiver["reason"] == "exp is 2 ulp off"
+    assert out.message.startswith("[mismatch]")
+
+
+def test_a_pass_against_an_expectation_is_xpass_unless_flaky() -> None:
+    entries = parse(GOOD)
+    assert apply(_result(Outcome.PASS), entries).outcome is Outcome.XPASS
+    flaky = apply(_result(Outcome.PASS, backend="reference", case="reshape", category="shape"), entries)
+    assert flaky.outcome is Outcome.PASS and flaky.waiver
+
+
+def test_an_unexpected_kind_of_failure_stays_a_failure() -> None:
+    assert apply(_result(Outcome.CRASH), parse(GOOD)).outcome is Outcome.CRASH
+
+
+def test_version_and_opset_ranges_limit_an_entry() -> None:
+    entries = parse(GOOD)
+    assert apply(_result(Outcome.MISMATCH, version="2.1.0"), entries).outcome is Outcome.MISMATCH
+    assert apply(_result(Outcome.MISMATCH, opset=16), entries).outcome is Outcome.MISMATCH
+
+
+def test_run_turns_a_known_failure_into_xfail(options: RunOptions, tmp_path: Path) -> None:
+    path = tmp_path / "known.toml"
+    path.write_text(
+        '[[expectation]]\nbackend = "*"\ncase = "test/exp_exact"\noutcome = "mismatch"\n'
+        'reason = "the case demands zero error, which float32 exp cannot give"\n'
+    )
+    summary = run(replace(options, max_examples=1, expectations=path), cases=[exp_exact])
+    assert summary.results and all(r.outcome is Outcome.XFAIL for r in summary.results)
+    assert not summary.failed
+
+
+def test_update_drafts_entries_for_a_runs_failures(options: RunOptions, tmp_path: Path) -> None:
+    summary = run(replace(options, max_examples=1, expectations=None), cases=[exp_exact])
+    assert summary.failed
+    target = tmp_path / "draft.toml"
+    proc = conformance(
+        "expectations", "update", "--from", summary.run_id, "--file", str(target), "--db", str(options.db)
+    )
+    assert proc.returncode == 0, proc.stderr
+    entries = load(target)
+    assert {(e.backend, e.case) for e in entries} == {(r.backend, r.case_id) for r in summary.failed}
+    assert all(e.reason.startswith("TODO") for e in entries)
+    # the draft turns the same failures into xfail on the next run
+    again = run(replace(options, max_examples=1, expectations=target), cases=[exp_exact])
+    assert all(r.outcome is Outcome.XFAIL for r in again.results)
+    check = conformance("expectations", "check", str(target))
+    assert check.returncode == 1 and "still to triage" in check.stdout
+
+
+def test_a_broken_expectations_file_stops_run_before_it_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[expectation]]\nbackend = 'x'\ncase = 'y'\noutcome = 'nonsense'\nreason = 'r'\n")
+    proc = conformance("run", "--cases", "relu", "--expectations", str(bad), "--db", str(tmp_path / "r.sqlite"))
+    assert proc.returncode == 2
+    assert f"{bad}:1: outcome 'nonsense'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_shipped_file_is_valid_and_reviewed() -> None:
+    entries = load(builtin_path())
+    assert all(not e.reason.startswith("TODO") for e in entries), "every shipped expectation has a reviewed reason"
