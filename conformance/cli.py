@@ -73,6 +73,17 @@ def _build_parser() -> argparse.ArgumentParser:
         help="known-failures file turning expected failures into xfail (default: the shipped one; 'none' for none)",
     )
 
+    p_cov = sub.add_parser(
+        "coverage", help="ONNX operators the exported graphs exercise; torch operators the cases run"
+    )
+    p_cov.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
+    p_cov.add_argument("--exporters", default="dynamo,torchscript", help="default: dynamo,torchscript")
+    p_cov.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    p_cov.add_argument("--max-examples", type=int, default=2, help="instances per case (default: 2)")
+    p_cov.add_argument("--seed", type=int, default=0)
+    p_cov.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_cov.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
+
     p_exp = sub.add_parser("expectations", help="check or draft expectation files")
     exp_sub = p_exp.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p_check = exp_sub.add_parser("check", help="validate an expectations file")
@@ -203,6 +214,41 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from .coverage import measure
+    from .export import EXPORTERS, default_cache_dir
+    from .generate import discover_cases, select_cases
+
+    exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
+    unknown = [e for e in exporters if e not in EXPORTERS]
+    if unknown:
+        raise UsageError(f"conformance coverage: unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
+    data = measure(
+        select_cases(discover_cases(), args.cases),
+        seed=args.seed,
+        max_examples=args.max_examples,
+        exporters=exporters,
+        opset=args.opset,
+        cache_dir=args.cache_dir or default_cache_dir(),
+    )
+    if args.json == "-":
+        _print_json(data)
+        return EXIT_OK
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=1))
+    onnx_part, torch_part = data["onnx"], data["torch"]
+    print(f"cases: {data['cases']['total']} ({data['cases']['model']} model cases)")
+    print(
+        f"ONNX operators exercised at opset {data['opset']}: {onnx_part['count']} of {onnx_part['available']} "
+        f"in the default domain ({', '.join(data['exporters'])})"
+    )
+    print(f"not exercised: {', '.join(onnx_part['missing'])}")
+    print(f"PyTorch (aten) operators run by the cases: {torch_part['count']}")
+    if data["export_failures"]:
+        print(f"instances that did not export: {len(data['export_failures'])} (see --json)")
+    return EXIT_OK
+
+
 def _expectations_path(value: str | None) -> Path | None:
     from .expectations import builtin_path
 
@@ -255,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_list(args)
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "coverage":
+            return _cmd_coverage(args)
         if args.command == "expectations":
             return _cmd_expectations(args)
         raise UsageError(f"conformance: unknown command {args.command!r}")

@@ -16,6 +16,8 @@ import numpy as np
 from ..model import Availability, Backend
 
 BACKENDS_GROUP = "conformance.backends"
+#: `onnx-backend:PACKAGE.MODULE` wraps any implementation of `onnx.backend.base.Backend`.
+ONNX_BACKEND_PREFIX = "onnx-backend:"
 
 
 class BackendError(ValueError):
@@ -84,6 +86,9 @@ def select_backends(names: str | Sequence[str] | None, known: dict[str, Backend]
         names = [n.strip() for n in names.split(",") if n.strip()]
     chosen = []
     for name in names:
+        if name.startswith(ONNX_BACKEND_PREFIX):
+            chosen.append(_wrap(name))
+            continue
         if name not in known:
             raise BackendError(f"unknown backend {name!r}; known: {', '.join(sorted(known))}")
         availability = known[name].available()
@@ -91,3 +96,16 @@ def select_backends(names: str | Sequence[str] | None, known: dict[str, Backend]
             raise BackendError(f"backend {name!r} is not available: {availability.reason}")
         chosen.append(known[name])
     return chosen
+
+
+def _wrap(name: str) -> Backend:
+    from .onnx_backend import wrap_onnx_backend
+
+    try:
+        backend = wrap_onnx_backend(name)
+    except Exception as exc:
+        raise BackendError(f"cannot use {name!r}: {exc}") from exc
+    availability = backend.available()
+    if not availability.ok:
+        raise BackendError(f"backend {name!r} is not available: {availability.reason}")
+    return backend

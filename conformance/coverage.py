@@ -1,0 +1,128 @@
+"""Coverage: which ONNX operators the exported graphs exercise, and which PyTorch
+operators the cases run, measured from the artifacts themselves rather than
+declared by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from .export import ArtifactCache, OracleError, build_artifact
+from .generate import draw_instances
+from .model import Case
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def _nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _nodes(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _nodes(g)
+
+
+def onnx_ops(model: onnx.ModelProto) -> set[str]:
+    """Default-domain op types in the graph, its subgraphs and its local functions."""
+    nodes = list(_nodes(model.graph))
+    for fn in model.functions:
+        nodes.extend(fn.node)
+    return {n.op_type for n in nodes if n.domain in DEFAULT_DOMAINS}
+
+
+def default_domain_ops(opset: int) -> set[str]:
+    """Every non-deprecated operator the default domain defines at this opset."""
+    names: dict[str, onnx.defs.OpSchema] = {}
+    for schema in onnx.defs.get_all_schemas_with_history():
+        if schema.domain not in DEFAULT_DOMAINS or schema.since_version > opset:
+            continue
+        best = names.get(schema.name)
+        if best is None or schema.since_version > best.since_version:
+            names[schema.name] = schema
+    return {name for name, schema in names.items() if not schema.deprecated}
+
+
+def torch_ops(module: Any, inputs: Sequence[Any]) -> set[str]:
+    """The aten operators an eager forward pass dispatches, recorded as it runs."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .oracle import to_torch
+
+    seen: set[str] = set()
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            seen.add(str(func.overloadpacket.__name__))
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), Record():
+        module(*[to_torch(x) for x in inputs])
+    return seen
+
+
+def measure(
+    cases: Sequence[Case],
+    *,
+    seed: int,
+    max_examples: int,
+    exporters: Sequence[str],
+    opset: int,
+    cache_dir: Path,
+) -> dict[str, Any]:
+    cache = ArtifactCache(cache_dir)
+    by_case_onnx: dict[str, set[str]] = {}
+    by_case_torch: dict[str, set[str]] = {}
+    export_failures: dict[str, str] = {}
+    for case in cases:
+        onnx_seen = by_case_onnx.setdefault(case.path, set())
+        torch_seen = by_case_torch.setdefault(case.path, set())
+        for inst in draw_instances(case, seed=seed, max_examples=max_examples):
+            try:
+                torch_seen |= torch_ops(inst.module, inst.inputs)
+            except Exception as exc:
+                export_failures.setdefault(case.path, f"torch eager: {type(exc).__name__}: {exc}"[:300])
+            for exporter in exporters:
+                try:
+                    artifact = build_artifact(inst, exporter, opset, cache)
+                except OracleError as exc:
+                    export_failures.setdefault(case.path, str(exc)[:300])
+                    continue
+                if artifact.export_error:
+                    export_failures.setdefault(f"{case.path} ({exporter})", artifact.export_error.splitlines()[0][:300])
+                    continue
+                onnx_seen |= onnx_ops(onnx.load(str(artifact.model_path)))
+    exercised = set().union(*by_case_onnx.values()) if by_case_onnx else set()
+    available = default_domain_ops(opset)
+    torch_all = set().union(*by_case_torch.values()) if by_case_torch else set()
+    categories: dict[str, int] = {}
+    for case in cases:
+        categories[case.category] = categories.get(case.category, 0) + 1
+    return {
+        "opset": opset,
+        "exporters": list(exporters),
+        "seed": seed,
+        "max_examples": max_examples,
+        "cases": {"total": len(cases), "model": categories.get("model", 0), "by_category": categories},
+        "onnx": {
+            "exercised": sorted(exercised),
+            "count": len(exercised),
+            "available": len(available),
+            "missing": sorted(available - exercised),
+            "outside_opset": sorted(exercised - available),
+            "by_case": {k: sorted(v) for k, v in by_case_onnx.items()},
+        },
+        "torch": {
+            "operators": sorted(torch_all),
+            "count": len(torch_all),
+            "by_case": {k: sorted(v) for k, v in by_case_torch.items()},
+        },
+        "export_failures": export_failures,
+    }
