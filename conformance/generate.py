@@ -193,7 +193,7 @@ def make_values(
         values = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64).astype(dtype)
     else:
         values = rng.uniform(low, high, size=shape).astype(dtype)
-    if special and values.size:
+    if special and values.size and dtype.kind != "b":  # a boolean has no special values
         pool = special_values(dtype)
         mask = rng.random(shape) < 0.3
         picks = pool[rng.integers(0, len(pool), size=shape)]
@@ -300,44 +300,57 @@ def case_seed(run_seed: int, case: Case) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: bool = False) -> list[CaseInstance]:
-    """Up to `max_examples` distinct instances of a case; the same seed gives the same list."""
-    found: dict[str, CaseInstance] = {}
-    per_case_seed = case_seed(seed, case)
+def draw_one(case: Case, data: Any, *, seed: int, special_values: bool = False) -> CaseInstance:
+    """One instance from a Hypothesis `data` object: the body of every generating test."""
+    d = Draw(data, special=special_values)
+    spec = case.draw(d)
+    inputs = tuple(np.asarray(x) for x in spec.inputs)
+    if spec.dynamic_axes is not None:
+        d.params["dynamic_axes"] = [{str(k): v for k, v in sorted(a.items())} for a in spec.dynamic_axes]
+    if spec.export_inputs is not None:
+        d.params["export_shapes"] = [list(np.shape(x)) for x in spec.export_inputs]
+    return CaseInstance(
+        case=case,
+        id=instance_id(case, d.params, inputs, special_values),
+        params=dict(d.params),
+        inputs=inputs,
+        module=spec.module,
+        seed=seed,
+        special_values=special_values,
+        dynamic_axes=spec.dynamic_axes,
+        export_inputs=None if spec.export_inputs is None else tuple(np.asarray(x) for x in spec.export_inputs),
+    )
 
-    @settings(
+
+def generation_settings(max_examples: int, *, shrink: bool = False, database: Any = None) -> settings:
+    """Settings for drawing instances: seeded, no deadline, and the stable provider.
+
+    Collecting a run's instances needs only the generate phase; a pytest item
+    that hunts for a failure also shrinks it, so its report names a minimal one.
+    """
+    phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink] if shrink else [Phase.generate]
+    return settings(
         max_examples=max_examples,
-        database=None,
+        database=database,
         deadline=None,
-        phases=[Phase.generate],
+        phases=phases,
         suppress_health_check=list(HealthCheck),
         derandomize=False,
         report_multiple_bugs=False,
         backend=HYPOTHESIS_BACKEND,
     )
-    @hypothesis_seed(per_case_seed)
+
+
+def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: bool = False) -> list[CaseInstance]:
+    """Up to `max_examples` distinct instances of a case; the same seed gives the same list."""
+    found: dict[str, CaseInstance] = {}
+
+    @generation_settings(max_examples)
+    @hypothesis_seed(case_seed(seed, case))
     @given(st.data())
     def collect(data: Any) -> None:
-        d = Draw(data, special=special_values)
-        spec = case.draw(d)
-        inputs = tuple(np.asarray(x) for x in spec.inputs)
-        if spec.dynamic_axes is not None:
-            d.params["dynamic_axes"] = [{str(k): v for k, v in sorted(a.items())} for a in spec.dynamic_axes]
-        if spec.export_inputs is not None:
-            d.params["export_shapes"] = [list(np.shape(x)) for x in spec.export_inputs]
-        iid = instance_id(case, d.params, inputs, special_values)
-        if iid not in found:
-            found[iid] = CaseInstance(
-                case=case,
-                id=iid,
-                params=dict(d.params),
-                inputs=inputs,
-                module=spec.module,
-                seed=seed,
-                special_values=special_values,
-                dynamic_axes=spec.dynamic_axes,
-                export_inputs=None if spec.export_inputs is None else tuple(np.asarray(x) for x in spec.export_inputs),
-            )
+        instance = draw_one(case, data, seed=seed, special_values=special_values)
+        found.setdefault(instance.id, instance)
 
     collect()
     return list(found.values())[:max_examples]

@@ -63,13 +63,23 @@ def test_different_seeds_draw_different_instances() -> None:
 
 
 def test_special_values_change_values_and_nothing_else() -> None:
+    """Same configuration draws in both modes; only input values differ.
+
+    Special values can make two draws' inputs collide (a one-element tensor is
+    NaN twice), and identical instances are kept once, so compare the sets of
+    configurations drawn rather than the counts.
+    """
     changed = 0
     for case in discover_cases():
         plain = draw_instances(case, seed=5, max_examples=3)
         special = draw_instances(case, seed=5, max_examples=3, special_values=True)
-        assert len(plain) == len(special), f"{case.path}: special values changed how many instances were drawn"
-        for p, s in zip(plain, special, strict=True):
-            assert p.params == s.params, f"{case.path}: special values changed the configuration drawn"
+        configs = {json.dumps(p.params, sort_keys=True, default=str) for p in plain}
+        assert configs == {json.dumps(s.params, sort_keys=True, default=str) for s in special}, (
+            f"{case.path}: --special-values changed the configuration drawn"
+        )
+        by_config = {json.dumps(p.params, sort_keys=True, default=str): p for p in plain}
+        for s in special:
+            p = by_config[json.dumps(s.params, sort_keys=True, default=str)]
             assert [(x.dtype, x.shape) for x in p.inputs] == [(x.dtype, x.shape) for x in s.inputs]
             changed += any(x.tobytes() != y.tobytes() for x, y in zip(p.inputs, s.inputs, strict=True))
     assert changed > 0, "--special-values changed no input at all"
@@ -102,7 +112,8 @@ def test_draws_are_labelled_and_recorded() -> None:
 
 def test_selection_matches_names_and_tree_paths() -> None:
     cases = discover_cases()
-    assert [c.name for c in select_cases(cases, "relu*")] == ["relu"]
+    assert [c.name for c in select_cases(cases, "relu")] == ["relu"]
+    assert all(c.name.startswith("relu") for c in select_cases(cases, "relu*"))
     assert {c.category for c in select_cases(cases, "shape/*")} == {"shape"}
     with pytest.raises(CaseError, match="no case matches 'nonexistent'"):
         select_cases(cases, "nonexistent")
