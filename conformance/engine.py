@@ -60,6 +60,8 @@ class RunOptions:
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     #: Known failures to turn into xfail; the reviewed built-in file by default, None for none.
     expectations: Path | None = field(default_factory=builtin_path)
+    #: The series this run belongs to (`conformance nightly` sets one); reports compare runs of one profile.
+    profile: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,7 +109,7 @@ def new_run_id() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
@@ -231,17 +233,18 @@ def run(
     with Store(options.db) as store:
         store.begin_run(
             summary.run_id,
-            _now(),
+            utc_now(),
             seed=options.seed,
             environment=environment(backends),
             options=options.to_dict(),
             command=options.command,
+            profile=options.profile,
         )
         status = "interrupted"
         try:
             for instance in planned:
                 for exporter in options.exporters:
-                    for result in _run_instance(
+                    for result in run_instance(
                         instance, exporter, options.opset, backends, versions, cache, executor, summary
                     ):
                         result = apply_expectation(replace(result, run_id=summary.run_id), expectations)
@@ -251,11 +254,11 @@ def run(
             status = "complete"
         finally:
             executor.close()
-            store.finish_run(summary.run_id, _now(), status)
+            store.finish_run(summary.run_id, utc_now(), status)
     return summary
 
 
-def _run_instance(
+def run_instance(
     instance: CaseInstance,
     exporter: str,
     opset: int,
@@ -263,8 +266,10 @@ def _run_instance(
     versions: dict[str, str],
     cache: ArtifactCache,
     executor: Executor,
-    summary: RunSummary,
+    summary: RunSummary | None = None,
 ) -> list[Result]:
+    """One instance on one exporter, judged on each backend (results not yet recorded)."""
+
     def result(
         backend: Backend,
         outcome: Outcome,
@@ -300,9 +305,9 @@ def _run_instance(
         artifact = build_artifact(instance, exporter, opset, cache)
     except OracleError as exc:
         return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=str(exc)) for b in backends]
-    if artifact.fresh:
+    if summary is not None and artifact.fresh:
         summary.exported += 1
-    else:
+    elif summary is not None:
         summary.cached += 1
     if artifact.export_error:
         return [

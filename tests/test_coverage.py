@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import onnx
 from onnx import helper
 
 from conformance.coverage import default_domain_ops, onnx_ops
