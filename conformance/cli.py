@@ -92,6 +92,39 @@ def _build_parser() -> argparse.ArgumentParser:
     p_update.add_argument("--from", dest="run_id", required=True, help="run id, or 'latest'")
     p_update.add_argument("--file", type=Path, required=True, help="expectations file to append to")
     p_update.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+
+    p_report = sub.add_parser("report", help="render a recorded run as HTML, Markdown, JSON and JUnit XML")
+    p_report.add_argument("run_id", metavar="RUN_ID", help="run id, or 'latest'")
+    p_report.add_argument("--format", default="html,md,json,junit", help="comma-separated: html, md, json, junit")
+    p_report.add_argument("--out", type=Path, required=True, help="folder to write the reports into")
+    p_report.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+    p_report.add_argument("--threshold", type=float, default=None, help="accuracy drift threshold in ULP")
+
+    p_diff = sub.add_parser("diff", help="what changed between two runs; exit status 1 when something regressed")
+    p_diff.add_argument("run_a", metavar="RUN_A", help="the earlier run (id, or 'latest')")
+    p_diff.add_argument("run_b", metavar="RUN_B", help="the later run (id, or 'latest')")
+    p_diff.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+    p_diff.add_argument("--threshold", type=float, default=None, help="accuracy drift threshold in ULP (default: 4)")
+    p_diff.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p_nightly = sub.add_parser(
+        "nightly", help="run the nightly profile, write reports/<date>/ and reports/latest/, exit 1 on a regression"
+    )
+    p_nightly.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+    p_nightly.add_argument("--out-root", type=Path, default=Path("reports"), help="default: reports")
+    p_nightly.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
+    p_nightly.add_argument("--backends", help="comma-separated backend names (default: every available one)")
+    p_nightly.add_argument(
+        "--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)"
+    )
+    p_nightly.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"default: {DEFAULT_OPSET}")
+    p_nightly.add_argument("--max-examples", type=int, default=5, help="instances drawn per case (default: 5)")
+    p_nightly.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
+    p_nightly.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_nightly.add_argument(
+        "--profile", help="series name compared night to night (default: nightly, or nightly:CASES with --cases)"
+    )
+    p_nightly.add_argument("--threshold", type=float, default=None, help="accuracy drift threshold in ULP")
     return parser
 
 
@@ -148,7 +181,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .engine import Progress, RunOptions, run
     from .export import default_cache_dir
-    from .report import write_json
+    from .report import write_reports
     from .store import Store, default_db_path
 
     if args.max_examples < 1:
@@ -209,8 +242,8 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     if args.out:
         with Store(options.db) as store:
-            path = write_json(store, summary.run_id, args.out)
-        console.print(f"report: {path}")
+            paths = write_reports(store, summary.run_id, args.out)
+        console.print(f"reports: {', '.join(str(p) for p in paths.values())}")
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
@@ -288,6 +321,99 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _threshold(value: float | None) -> float:
+    from .history import DEFAULT_DRIFT_ULP
+
+    if value is None:
+        return DEFAULT_DRIFT_ULP
+    if not value >= 0:
+        raise UsageError("--threshold must be a number of ULP, 0 or more")
+    return value
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import parse_formats, write_reports
+    from .store import Store, default_db_path
+
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise UsageError(f"conformance report: {exc}") from None
+    with Store(args.db or default_db_path()) as store:
+        run = store.run(args.run_id)
+        paths = write_reports(store, run.id, args.out, formats, threshold=_threshold(args.threshold))
+    for path in paths.values():
+        print(path)
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .history import diff_runs
+    from .store import Store, default_db_path
+
+    with Store(args.db or default_db_path()) as store:
+        d = diff_runs(store, args.run_a, args.run_b, _threshold(args.threshold))
+    if args.json:
+        _print_json(d.to_dict())
+    else:
+        print(d.format_text())
+    return EXIT_FAILED if d.regressed else EXIT_OK
+
+
+def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run, record with the nightly profile, report into OUT_ROOT/<date>/ and OUT_ROOT/latest/, diff."""
+    import shutil
+
+    from .engine import RunOptions, run
+    from .export import default_cache_dir
+    from .history import diff_results, previous_run
+    from .report import report_data, write_reports
+    from .store import Store, default_db_path
+
+    if args.max_examples < 1:
+        raise UsageError("conformance nightly: --max-examples must be at least 1")
+    threshold = _threshold(args.threshold)
+    options = RunOptions(
+        cases=args.cases,
+        backends=args.backends,
+        exporters=tuple(e.strip() for e in args.exporters.split(",") if e.strip()),
+        opset=args.opset,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        cache_dir=args.cache_dir or default_cache_dir(),
+        db=args.db or default_db_path(),
+        command=shlex.join(["conformance", *argv]),
+        expectations=_expectations_path(None),
+        profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"),
+    )
+    summary = run(options)
+    with Store(options.db) as store:
+        record = store.run(summary.run_id)
+        prev = previous_run(store, record)
+        d = None
+        if prev is not None:
+            d = diff_results(
+                store.results(prev.id), summary.results, run_a=prev.id, run_b=record.id, threshold=threshold
+            )
+        data = report_data(store, record.id, threshold=threshold)
+        dated = args.out_root / record.started[:10]
+        paths = write_reports(store, record.id, dated, data=data)
+    latest = args.out_root / "latest"
+    latest.mkdir(parents=True, exist_ok=True)
+    for path in paths.values():
+        shutil.copyfile(path, latest / path.name)
+    counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
+    print(
+        f"nightly run {summary.run_id} (profile {options.profile}): {len(summary.results)} results ({counts or 'none'})"
+    )
+    print(f"reports: {dated}/ and {latest}/")
+    if d is None:
+        print("no earlier nightly run of this profile in the store: nothing to compare with")
+        return EXIT_OK
+    print(d.format_text())
+    return EXIT_FAILED if d.regressed else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .backends import BackendError
@@ -305,6 +431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_coverage(args)
         if args.command == "expectations":
             return _cmd_expectations(args)
+        if args.command == "report":
+            return _cmd_report(args)
+        if args.command == "diff":
+            return _cmd_diff(args)
+        if args.command == "nightly":
+            return _cmd_nightly(args, argv)
         raise UsageError(f"conformance: unknown command {args.command!r}")
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         sys.stderr.write(f"error: {exc}\n")
