@@ -28,6 +28,7 @@ from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_
 from .generate import CaseError, discover_cases, draw_instances, select_cases
 from .model import (
     FAILING,
+    PREBUILT_EXPORTER,
     Artifact,
     Backend,
     Case,
@@ -227,7 +228,7 @@ def run(
             )
         except Exception as exc:
             raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
-    progress.planned(len(planned) * len(options.exporters) * len(backends))
+    progress.planned(sum(1 if i.prebuilt is not None else len(options.exporters) for i in planned) * len(backends))
 
     summary = RunSummary(run_id or new_run_id(), [])
     with Store(options.db) as store:
@@ -243,7 +244,8 @@ def run(
         status = "interrupted"
         try:
             for instance in planned:
-                for exporter in options.exporters:
+                exporters = (PREBUILT_EXPORTER,) if instance.prebuilt is not None else options.exporters
+                for exporter in exporters:
                     for result in run_instance(
                         instance, exporter, options.opset, backends, versions, cache, executor, summary
                     ):
@@ -298,13 +300,15 @@ def run_instance(
         )
 
     started = time.perf_counter()
-    if opset < instance.case.min_opset:
+    if instance.prebuilt is None and opset < instance.case.min_opset:
         msg = f"case needs opset {instance.case.min_opset}, run uses {opset}"
         return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=msg) for b in backends]
     try:
         artifact = build_artifact(instance, exporter, opset, cache)
     except OracleError as exc:
         return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=str(exc)) for b in backends]
+    if instance.prebuilt is not None:
+        opset = artifact.opset  # the model's own, not the run's: nothing was exported
     if summary is not None and artifact.fresh:
         summary.exported += 1
     elif summary is not None:

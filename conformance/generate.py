@@ -341,8 +341,33 @@ def generation_settings(max_examples: int, *, shrink: bool = False, database: An
     )
 
 
+def prebuilt_instances(case: Case, *, seed: int, max_examples: int) -> list[CaseInstance]:
+    """A prebuilt case's instances are its data sets; nothing is drawn, so the seed changes nothing."""
+    assert case.prebuilt is not None
+    out = []
+    for i, item in enumerate(case.prebuilt()[:max_examples]):
+        h = hashlib.sha256(item.model)
+        for arr in (*item.inputs, *item.outputs):
+            h.update(f"{arr.dtype}{arr.shape}".encode())
+            h.update(np.ascontiguousarray(arr).tobytes())
+        out.append(
+            CaseInstance(
+                case=case,
+                id=f"{case.path}[{h.hexdigest()[:12]}]",
+                params={"data_set": item.label or i},
+                inputs=tuple(item.inputs),
+                module=None,
+                seed=seed,
+                prebuilt=item,
+            )
+        )
+    return out
+
+
 def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: bool = False) -> list[CaseInstance]:
     """Up to `max_examples` distinct instances of a case; the same seed gives the same list."""
+    if case.prebuilt is not None:
+        return prebuilt_instances(case, seed=seed, max_examples=max_examples)
     found: dict[str, CaseInstance] = {}
 
     @generation_settings(max_examples)

@@ -91,6 +91,24 @@ class Spec:
     export_inputs: tuple[np.ndarray, ...] | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class Prebuilt:
+    """A ready ONNX model with its inputs and expected outputs: an instance no exporter makes.
+
+    ONNX's own node tests and materialized profiles arrive this way; they run
+    without torch, and their expected outputs are the oracle.
+    """
+
+    model: bytes
+    inputs: tuple[np.ndarray, ...]
+    outputs: tuple[np.ndarray, ...]
+    label: str = ""
+
+
+#: The exporter name recorded for prebuilt instances.
+PREBUILT_EXPORTER = "onnx"
+
+
 @dataclass(frozen=True)
 class Case:
     """An operator or model case, written once against PyTorch.
@@ -116,6 +134,8 @@ class Case:
     float64_truth: bool = True
     #: Hash of the case's source; part of the artifact cache key.
     source_hash: str = ""
+    #: For cases that bring their own models (no `draw`, no exporter): returns the instances' data.
+    prebuilt: Callable[[], Sequence[Prebuilt]] | None = None
 
     @property
     def path(self) -> str:
@@ -136,6 +156,7 @@ class CaseInstance:
     special_values: bool = False
     dynamic_axes: tuple[Mapping[int, str], ...] | None = None
     export_inputs: tuple[np.ndarray, ...] | None = None
+    prebuilt: Prebuilt | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import torch
 from cases._torch import Fn
 from conformance.engine import RunOptions, run
 from conformance.generate import Draw, case
-from conformance.model import OracleAgreement, Outcome, Spec, Tolerance
+from conformance.model import Case, OracleAgreement, Outcome, Spec, Tolerance
 from conformance.store import Store
 
 from .test_export import unexportable
@@ -88,3 +88,33 @@ def test_every_result_is_in_the_store(options: RunOptions) -> None:
     assert record.status == "complete" and record.finished
     assert set(record.environment["backends"]) == {"onnxruntime", "reference"}
     assert record.environment["torch"].startswith("2.13")
+
+
+def _prebuilt_add(expected_offset: float) -> Case:
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    from conformance.model import Case, OpClass, Prebuilt
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["c"])],
+        "add",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in ("a", "b")],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.full((2, 3), 0.5, np.float32)
+    item = Prebuilt(model, (a, b), (a + b + np.float32(expected_offset),))
+    return Case(name=f"add_offset_{expected_offset}", category="prebuilt", draw=lambda d: None,
+                op_class=OpClass.ELEMENTWISE, prebuilt=lambda: [item])  # fmt: skip
+
+
+def test_prebuilt_cases_run_without_an_exporter(options: RunOptions) -> None:
+    summary = run(replace(options, exporters=("dynamo", "torchscript")), cases=[_prebuilt_add(0.0), _prebuilt_add(1.0)])
+    by_case = {(r.case, r.backend): r for r in summary.results}
+    assert len(summary.results) == 4, "one result per backend: prebuilt instances are not exported per exporter"
+    for backend in ("onnxruntime", "reference"):
+        ok, wrong = by_case[("add_offset_0.0", backend)], by_case[("add_offset_1.0", backend)]
+        assert ok.outcome is Outcome.PASS and ok.exporter == "onnx" and ok.opset == 13
+        assert wrong.outcome is Outcome.MISMATCH and wrong.metrics.max_abs_error == 1.0
