@@ -18,7 +18,12 @@ from typing import Any
 
 from .model import Metrics, OracleAgreement, Outcome, Result
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Columns added since version 1, by the version that added them; applied in order on open.
+_ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
+    2: [("results", "waiver", "TEXT")],
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -102,9 +107,20 @@ class Store:
         try:
             with self._db:
                 self._db.executescript(_SCHEMA)
+                self._migrate(version)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot initialise results store {self.path}: {exc}") from exc
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older file up to date in place; a fresh file already has every column."""
+        for added_in, columns in sorted(_ADDED_COLUMNS.items()):
+            if version >= added_in:
+                continue
+            for table, column, kind in columns:
+                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def __enter__(self) -> Store:
         return self

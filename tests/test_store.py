@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,25 @@ def test_a_killed_run_keeps_what_it_finished(tmp_path: Path) -> None:
     assert run.status == "running", "a killed run cannot have marked itself complete"
     assert len(kept) >= count
     assert sys.platform != "win32"
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE runs (id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,"
+            " seed INTEGER, profile TEXT, command TEXT, environment TEXT NOT NULL, options TEXT NOT NULL);"
+            "CREATE TABLE results (run_id TEXT NOT NULL, case_id TEXT NOT NULL, case_name TEXT NOT NULL,"
+            " category TEXT NOT NULL, backend TEXT NOT NULL, backend_version TEXT NOT NULL, exporter TEXT NOT NULL,"
+            " opset INTEGER NOT NULL, outcome TEXT NOT NULL, oracle TEXT NOT NULL, message TEXT NOT NULL,"
+            " metrics TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL, duration_s REAL NOT NULL,"
+            " PRIMARY KEY (run_id, case_id, backend, exporter));"
+            "INSERT INTO runs VALUES ('old', '2026-01-01', NULL, 'complete', 1, NULL, NULL, '{}', '{}');"
+            "PRAGMA user_version = 1;"
+        )
+    with Store(path) as store:
+        store.record(replace(_result(), run_id="old", waiver={"reason": "known"}))
+        assert store.results("old")[0].waiver == {"reason": "known"}
+        assert store.run("old").status == "complete"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
