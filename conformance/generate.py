@@ -91,11 +91,6 @@ def case(
     """Turn a draw function into a `Case`; the function's module source keys the cache."""
 
     def wrap(fn: Callable[[Draw], Spec]) -> Case:
-        module = sys.modules.get(fn.__module__)
-        try:
-            source = inspect.getsource(module) if module else inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = fn.__qualname__
         return Case(
             name=name or fn.__name__.rstrip("_"),
             category=category,
@@ -107,10 +102,33 @@ def case(
             unspecified=tuple(unspecified),
             notes=notes or (inspect.getdoc(fn) or ""),
             float64_truth=float64_truth,
-            source_hash=hashlib.sha256(source.encode()).hexdigest()[:16],
+            source_hash=source_hash(fn),
         )
 
     return wrap
+
+
+def source_hash(fn: Callable[..., Any]) -> str:
+    """The source of the case's module and of the sibling modules it uses (helpers, blocks).
+
+    Editing a helper then changes the cache key of every case that uses it.
+    """
+    module = sys.modules.get(fn.__module__)
+    if module is None:
+        return hashlib.sha256(fn.__qualname__.encode()).hexdigest()[:16]
+    top = module.__name__.split(".")[0]
+    used = {module}
+    for value in vars(module).values():
+        owner = value if inspect.ismodule(value) else sys.modules.get(getattr(value, "__module__", "") or "")
+        if owner is not None and owner.__name__.split(".")[0] == top:
+            used.add(owner)
+    h = hashlib.sha256()
+    for m in sorted(used, key=lambda m: m.__name__):
+        try:
+            h.update(inspect.getsource(m).encode())
+        except (OSError, TypeError):
+            h.update(m.__name__.encode())
+    return h.hexdigest()[:16]
 
 
 def cases_in(namespace: Mapping[str, Any]) -> list[Case]:
