@@ -32,17 +32,23 @@ DEFAULT_CASES = "relu,add,mul,greater,exp,tanh,sum,mean,softmax,matmul,conv2d,re
 
 def _phase(args: argparse.Namespace) -> dict[str, Any]:
     from conformance.engine import Progress, RunOptions, run
-    from conformance.execute import Execution, InProcessExecutor
+    from conformance.execute import Execution, InProcessExecutor, ProcessExecutor
     from conformance.model import Artifact, Backend
 
     executions: list[Execution] = []
     stamps: list[float] = []
+    inner = InProcessExecutor() if args.in_process else ProcessExecutor()
 
-    class Recording(InProcessExecutor):
+    class Recording:
+        """Wraps the executor a run would use and keeps each backend-side timing."""
+
         def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-            result = super().execute(backend, artifact)
+            result = inner.execute(backend, artifact)
             executions.append(result)
             return result
+
+        def close(self) -> None:
+            inner.close()
 
     class Clock(Progress):
         def planned(self, total: int) -> None:
@@ -63,7 +69,9 @@ def _phase(args: argparse.Namespace) -> dict[str, Any]:
     summary = run(options, progress=Clock(), executor=Recording())
     wall = time.perf_counter() - start
 
-    per_result = [b - a for a, b in itertools.pairwise(stamps)]
+    # The first result also pays for starting the backend's worker process; leave it out.
+    per_result = [b - a for a, b in itertools.pairwise(stamps)][1:]
+    executions = executions[1:]
     overheads = [w - e.prepare_seconds - e.run_seconds for w, e in zip(per_result, executions, strict=True)]
     return {
         "wall_s": wall,
@@ -111,6 +119,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--in-process", action="store_true", help="measure without worker-process isolation")
     parser.add_argument("--phase", choices=["cold", "warm"], help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -127,7 +136,7 @@ def main() -> int:
                 sys.executable, __file__, "--phase", phase, "--cases", args.cases, "--max-examples",
                 str(args.max_examples), "--seed", str(args.seed), "--backend", args.backend,
                 "--cache-dir", f"{tmp}/cache", "--db", f"{tmp}/{phase}.sqlite",
-            ]  # fmt: skip
+            ] + (["--in-process"] if args.in_process else [])  # fmt: skip
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows[phase] = json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -139,7 +148,8 @@ def main() -> int:
 
     header = f"{'phase':<6} {'wall s':>8} {'results':>8} {'exported':>9} {'cached':>7} {'overhead ms':>12} " \
              f"{'prepare ms':>11} {'run ms':>8} {'direct run ms':>14} {'peak RSS MiB':>13}"  # fmt: skip
-    print(f"backend {args.backend}, cases {args.cases}, {args.max_examples} examples each")
+    executor = "in-process" if args.in_process else "worker process (the default)"
+    print(f"backend {args.backend} ({executor}), cases {args.cases}, {args.max_examples} examples each")
     print(header)
     print("-" * len(header))
     for phase in ("cold", "warm"):
