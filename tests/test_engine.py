@@ -118,3 +118,26 @@ def test_prebuilt_cases_run_without_an_exporter(options: RunOptions) -> None:
         ok, wrong = by_case[("add_offset_0.0", backend)], by_case[("add_offset_1.0", backend)]
         assert ok.outcome is Outcome.PASS and ok.exporter == "onnx" and ok.opset == 13
         assert wrong.outcome is Outcome.MISMATCH and wrong.metrics.max_abs_error == 1.0
+
+
+@case("test")
+def maxpool_indices_k1(d: Draw) -> Spec:
+    """MaxPool, kernel 1, stride 2, ceil mode, with indices, on a batch of 2: the oracles disagree on the indices."""
+    pool = torch.nn.MaxPool2d(kernel_size=1, stride=2, ceil_mode=True, return_indices=True)
+    return Spec(pool, (d.tensor("x", (2, 1, 3, 2), "float32"),))
+
+
+def test_a_backend_that_matches_torch_where_the_reference_evaluator_is_wrong_passes(options: RunOptions) -> None:
+    """For the second batch item the exported graph on the reference evaluator gives index 6 where torch gives 0.
+
+    The oracles diverge (the exporter's index arithmetic or the evaluator is in
+    question, not the backend). onnxruntime matches torch and passes, the
+    reference backend matches the spec oracle and passes, and both results say
+    the oracles diverge, so the report lists the instance apart.
+    """
+    summary = run(replace(options, max_examples=1), cases=[maxpool_indices_k1])
+    by_backend = {r.backend: r for r in summary.results}
+    assert all(r.oracle is OracleAgreement.DIVERGE for r in summary.results), summary.results
+    assert by_backend["onnxruntime"].outcome is Outcome.PASS
+    assert "matches torch, not the reference evaluator" in by_backend["onnxruntime"].message
+    assert "matches the reference evaluator" in by_backend["reference"].message
