@@ -43,9 +43,12 @@ def _phase(args: argparse.Namespace) -> dict[str, Any]:
         """Wraps the executor a run would use and keeps each backend-side timing."""
 
         def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-            result = inner.execute(backend, artifact)
-            executions.append(result)
-            return result
+            return self.execute_all([backend], artifact)[0]
+
+        def execute_all(self, backends: list[Backend], artifact: Artifact) -> list[Execution]:
+            results = inner.execute_all(backends, artifact)
+            executions.extend(results)
+            return results
 
         def close(self) -> None:
             inner.close()

@@ -329,9 +329,11 @@ def run_instance(
     agreement, why = oracle_agreement(instance, artifact)
     diverge = why if agreement is OracleAgreement.DIVERGE else ""
     results = []
-    for backend in backends:
-        started = time.perf_counter()
-        execution = executor.execute(backend, artifact)
+    started = time.perf_counter()
+    executions = executor.execute_all(backends, artifact)
+    for backend, execution in zip(backends, executions, strict=True):
+        # A result's duration is its backend's own prepare and run, plus judging it.
+        started = time.perf_counter() - execution.prepare_seconds - execution.run_seconds
         if execution.failure is not None:
             results.append(result(backend, execution.failure, agreement, started, message=execution.message))
             continue

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +71,8 @@ def execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) 
 class Executor(Protocol):
     def execute(self, backend: Backend, artifact: Artifact) -> Execution: ...
 
+    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]: ...
+
     def close(self) -> None: ...
 
 
@@ -77,6 +81,9 @@ class InProcessExecutor:
 
     def execute(self, backend: Backend, artifact: Artifact) -> Execution:
         return execute(backend, artifact.model_path, artifact.inputs)
+
+    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]:
+        return [self.execute(b, artifact) for b in backends]
 
     def close(self) -> None:
         pass
@@ -191,47 +198,78 @@ class ProcessExecutor:
         self.memory_limit_mb = memory_limit_mb
         self._workers: dict[str, _Worker] = {}
 
-    def execute(self, backend: Backend, artifact: Artifact) -> Execution:
+    def _worker(self, backend: Backend) -> _Worker | Execution:
         worker = self._workers.get(backend.name)
-        if worker is None or not worker.process.is_alive():
-            try:
-                worker = _Worker(backend, self.memory_limit_mb)
-            except Exception as exc:  # e.g. a backend object that cannot be sent to a process
-                return Execution(
-                    None, Outcome.LOAD_FAIL, f"cannot start a worker for {backend.name}: {error_text(exc)}"
-                )
-            if not worker.wait_ready(STARTUP_TIMEOUT_S):
-                worker.process.join(1)
-                message = f"worker for {backend.name} did not start ({_signal_name(worker.process.exitcode)})"
-                tail = worker.stderr_tail()
-                worker.stop(kill=True)
-                return Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
-            self._workers[backend.name] = worker
-        start = time.perf_counter()
+        if worker is not None and worker.process.is_alive():
+            return worker
         try:
-            worker.conn.send((str(artifact.model_path), artifact.inputs))
-            if worker.conn.poll(self.timeout):
-                return worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            pass  # the worker died: judged below
-        else:
-            del self._workers[backend.name]
+            worker = _Worker(backend, self.memory_limit_mb)
+        except Exception as exc:  # e.g. a backend object that cannot be sent to a process
+            return Execution(None, Outcome.LOAD_FAIL, f"cannot start a worker for {backend.name}: {error_text(exc)}")
+        if not worker.wait_ready(STARTUP_TIMEOUT_S):
+            worker.process.join(1)
+            message = f"worker for {backend.name} did not start ({_signal_name(worker.process.exitcode)})"
+            tail = worker.stderr_tail()
             worker.stop(kill=True)
-            return Execution(
-                None,
-                Outcome.TIMEOUT,
-                f"no answer after {self.timeout:g} s; worker killed",
-                0.0,
-                time.perf_counter() - start,
-            )
-        del self._workers[backend.name]
+            return Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
+        self._workers[backend.name] = worker
+        return worker
+
+    def _crashed(self, name: str, worker: _Worker, elapsed: float) -> Execution:
+        del self._workers[name]
         worker.process.join(5)
         tail = worker.stderr_tail()
         message = f"worker {_signal_name(worker.process.exitcode)}"
         if tail:
             message += f"; stderr tail:\n{tail}"
         worker.stop(kill=True)
-        return Execution(None, Outcome.CRASH, message, 0.0, time.perf_counter() - start)
+        return Execution(None, Outcome.CRASH, message, 0.0, elapsed)
+
+    def execute(self, backend: Backend, artifact: Artifact) -> Execution:
+        return self.execute_all([backend], artifact)[0]
+
+    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]:
+        """Send the artifact to every backend's worker at once and gather the answers.
+
+        The workers run side by side, so a run uses every core; each still has
+        its own timeout, and a crash or hang costs only its own result.
+        """
+        done: dict[str, Execution] = {}
+        waiting: dict[Any, tuple[str, _Worker]] = {}
+        start = time.perf_counter()
+        for backend in backends:
+            worker = self._worker(backend)
+            if isinstance(worker, Execution):
+                done[backend.name] = worker
+                continue
+            try:
+                worker.conn.send((str(artifact.model_path), artifact.inputs))
+            except (OSError, BrokenPipeError):
+                done[backend.name] = self._crashed(backend.name, worker, time.perf_counter() - start)
+                continue
+            waiting[worker.conn] = (backend.name, worker)
+        deadline = start + self.timeout
+        while waiting:
+            ready = multiprocessing.connection.wait(list(waiting), timeout=max(0.0, deadline - time.perf_counter()))
+            if not ready:
+                for name, worker in waiting.values():
+                    del self._workers[name]
+                    worker.stop(kill=True)
+                    done[name] = Execution(
+                        None,
+                        Outcome.TIMEOUT,
+                        f"no answer after {self.timeout:g} s; worker killed",
+                        0.0,
+                        time.perf_counter() - start,
+                    )
+                break
+            for conn in ready:
+                name, worker = waiting.pop(conn)
+                try:
+                    done[name] = conn.recv()
+                except (EOFError, OSError):
+                    done[name] = self._crashed(name, worker, time.perf_counter() - start)
+        return [done[b.name] for b in backends]
 
     def close(self) -> None:
         for worker in self._workers.values():

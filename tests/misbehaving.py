@@ -65,4 +65,4 @@ class Hog(_Misbehaving):
     def misbehave(self) -> None:
         hoard = []
         while True:
-            hoard.append(np.ones(64 * 1024 * 1024, dtype=np.uint8))  # touches 64 MiB a step
+            hoard.append(np.ones(256 * 1024 * 1024, dtype=np.uint8))  # touches 256 MiB a step
