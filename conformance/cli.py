@@ -125,7 +125,63 @@ def _build_parser() -> argparse.ArgumentParser:
         "--profile", help="series name compared night to night (default: nightly, or nightly:CASES with --cases)"
     )
     p_nightly.add_argument("--threshold", type=float, default=None, help="accuracy drift threshold in ULP")
+    _add_certification_parsers(sub, DEFAULT_OPSET)
+    _add_export_cases_parser(sub, DEFAULT_OPSET)
     return parser
+
+
+def _add_certification_parsers(sub: Any, default_opset: int) -> None:
+    """`profile freeze|materialize|list`, `certify` and `verify`: the vendor certification commands."""
+    p_prof = sub.add_parser("profile", help="freeze, materialize or list certification profiles")
+    prof_sub = p_prof.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p_freeze = prof_sub.add_parser("freeze", help="build a profile from the current case library (needs torch)")
+    p_freeze.add_argument(
+        "name", metavar="NAME", help="profile name; core, core-special, models, low-precision use their recipe"
+    )
+    p_freeze.add_argument("--cases", help="comma-separated globs over case names or paths (default: the recipe's)")
+    p_freeze.add_argument("--max-examples", type=int, help="instances drawn per case to pick from")
+    p_freeze.add_argument("--per-case", type=int, help="instances kept per case and dtype group (default: 1)")
+    p_freeze.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
+    p_freeze.add_argument("--groups", help="dtype groups: standard, float16, bfloat16, any (comma-separated)")
+    p_freeze.add_argument("--special-values", action=argparse.BooleanOptionalAction, default=None)
+    p_freeze.add_argument("--exporter", default="dynamo", help="default: dynamo")
+    p_freeze.add_argument("--opset", type=int, default=default_opset, help=f"default: {default_opset}")
+    p_freeze.add_argument("--version", dest="profile_version", type=int, default=1, help="profile version (default: 1)")
+    p_freeze.add_argument("--must-pass", help="comma-separated globs of cases whose instances must pass")
+    p_freeze.add_argument("--min-pass-rate", type=float, help="minimum pass rate per category and overall")
+    p_freeze.add_argument("--out", type=Path, help="where to write the profile (default: NAME.json)")
+    p_freeze.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_freeze.add_argument("--quiet", action="store_true", help="no per-case progress")
+    p_mat = prof_sub.add_parser("materialize", help="write a profile's artifacts in backend-test layout")
+    p_mat.add_argument("name", metavar="NAME", help="shipped profile name or path to a profile JSON")
+    p_mat.add_argument("dir", metavar="DIR", type=Path, help="new folder to write into")
+    p_mat.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_mat.add_argument("--quiet", action="store_true", help="no per-instance progress")
+    p_plist = prof_sub.add_parser("list", help="the shipped profiles")
+    p_plist.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p_cert = sub.add_parser("certify", help="run a profile on one backend and write a verifiable bundle")
+    p_cert.add_argument("--backend", required=True, help="backend name (see `conformance list backends`)")
+    p_cert.add_argument("--profile", required=True, help="shipped profile name or path to a profile JSON")
+    p_cert.add_argument("--materialized", type=Path, help="a materialized profile folder (no torch needed)")
+    p_cert.add_argument("--out", type=Path, required=True, help="the bundle to write (BUNDLE.tar.gz)")
+    p_cert.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_cert.add_argument(
+        "--expectations", help="known failures used as waivers (default: the shipped file; 'none' for none)"
+    )
+    p_cert.add_argument("--timeout", type=float, help="seconds per result before `timeout`")
+    p_cert.add_argument("--in-process", action="store_true", help="run the backend in this process")
+    p_cert.add_argument("--db", type=Path, help="also record the run in this results store")
+    p_cert.add_argument("--quiet", action="store_true", help="no per-instance progress")
+
+    p_ver = sub.add_parser("verify", help="check a certification bundle; exit 1 on any problem")
+    p_ver.add_argument("bundle", metavar="BUNDLE", type=Path, help="the bundle (.tar.gz)")
+    p_ver.add_argument("--rerun", type=int, default=0, metavar="N", help="re-run N sampled instances locally")
+    p_ver.add_argument("--profile", help="profile to check against (default: the shipped one the manifest names)")
+    p_ver.add_argument("--materialized", type=Path, help="materialized profile folder for --rerun")
+    p_ver.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p_ver.add_argument("--seed", type=int, help="seed of the --rerun sample (default: random, printed)")
+    p_ver.add_argument("--json", action="store_true", help="print the problems and notes as JSON")
 
 
 def _print_json(data: Any) -> None:
@@ -414,6 +470,174 @@ def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_FAILED if d.regressed else EXIT_OK
 
 
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from . import profiles
+
+    try:
+        if args.action == "list":
+            rows = [profiles.describe(*profiles.load(name)) for name in profiles.shipped()]
+            if args.json:
+                _print_json(rows)
+                return EXIT_OK
+            for r in rows:
+                cats = ", ".join(f"{c} {n}" for c, n in r["categories"].items())
+                print(f"{r['name']} v{r['version']} {r['sha256'][:16]}  {r['instances']} instances ({cats})")
+            return EXIT_OK
+        if args.action == "materialize":
+            profile, digest = profiles.load(args.name)
+            log = None if args.quiet else (lambda m: sys.stderr.write(m + "\n"))
+            path = profiles.materialize(profile, args.dir, cache_dir=args.cache_dir, log=log)
+            print(f"{path}: profile {profile['name']} v{profile['version']} ({digest[:16]}), "
+                  f"{len(profile['instances'])} instances")  # fmt: skip
+            return EXIT_OK
+        log = None if args.quiet else (lambda m: sys.stderr.write(m + "\n"))
+        split = lambda v: [p.strip() for p in v.split(",") if p.strip()] if v else None  # noqa: E731
+        profile = profiles.freeze(
+            args.name,
+            cases=args.cases,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            per_case=args.per_case,
+            special_values=args.special_values,
+            groups=split(args.groups),
+            exporter=args.exporter,
+            opset=args.opset,
+            version=args.profile_version,
+            must_pass=split(args.must_pass),
+            min_pass_rate=args.min_pass_rate,
+            cache_dir=args.cache_dir,
+            log=log,
+        )
+        path = profiles.save(profile, args.out or Path(f"{args.name}.json"))
+    except profiles.ProfileError as exc:
+        raise UsageError(f"conformance profile {args.action}: {exc}") from None
+    print(
+        f"{path}: profile {profile['name']} v{profile['version']} ({profiles.profile_hash(profile)[:16]}), "
+        f"{len(profile['instances'])} instances, {len(profile['excluded'])} left out"
+    )
+    return EXIT_OK
+
+
+def _cmd_certify(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .certify import CertifyError, certify
+    from .profiles import ProfileError
+
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("conformance certify: --timeout must be positive")
+    echo = None if args.quiet else (lambda m: sys.stderr.write(m + "\n"))
+    try:
+        done = certify(
+            args.backend,
+            args.profile,
+            args.out,
+            materialized=args.materialized,
+            cache_dir=args.cache_dir,
+            expectations=_expectations_path(args.expectations),
+            isolate=not args.in_process,
+            timeout=args.timeout,
+            db=args.db,
+            command=shlex.join(["conformance", *argv]),
+            echo=echo,
+        )
+    except (CertifyError, ProfileError) as exc:
+        raise UsageError(f"conformance certify: {exc}") from None
+    overall = done.summary["overall"]
+    print(
+        f"{done.path}: {overall['instances']} instances, pass rate {overall['pass_rate']:.1%} "
+        f"(minimum {overall['min_pass_rate']:.0%}), {len(overall['must_pass_failures'])} must-pass failures: "
+        f"{'MEETS' if done.summary['meets_profile'] else 'DOES NOT MEET'} profile {done.summary['profile']}"
+    )
+    for name, cat in done.summary["categories"].items():
+        if not cat["meets"]:
+            print(f"  {name}: pass rate {cat['pass_rate']:.1%} (minimum {cat['min_pass_rate']:.0%}), "
+                  f"must-pass failures: {', '.join(cat['must_pass_failures']) or 'none'}")  # fmt: skip
+    return EXIT_OK if done.summary["meets_profile"] else EXIT_FAILED
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    if args.rerun < 0:
+        raise UsageError("conformance verify: --rerun must be 0 or more")
+    result = verify(
+        args.bundle,
+        profile=args.profile,
+        rerun_count=args.rerun,
+        materialized=args.materialized,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+        log=lambda m: sys.stderr.write(m + "\n"),
+    )
+    if args.json:
+        _print_json({"ok": result.ok, "problems": result.problems, "notes": result.notes, "reran": result.reran})
+    else:
+        print(result.verdict(args.bundle))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _add_export_cases_parser(sub: Any, default_opset: int) -> None:
+    """`export-cases`: generated cases as ONNX backend-test folders for other harnesses."""
+    p = sub.add_parser(
+        "export-cases", help="write cases as ONNX backend-test folders (onnx_test_runner, onnx.backend.test)"
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--profile", help="a shipped profile name or a profile JSON: export its frozen instances")
+    source.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
+    p.add_argument("--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)")
+    p.add_argument("--opset", type=int, default=default_opset, help=f"ONNX opset to export (default: {default_opset})")
+    p.add_argument("--max-examples", type=int, default=1, help="instances drawn per case (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
+    p.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
+    p.add_argument("--quiet", action="store_true", help="no per-test progress")
+    p.add_argument("dir", metavar="DIR", type=Path, help="folder to write test_*/ folders and manifest.json into")
+
+
+def _cmd_export_cases(args: argparse.Namespace) -> int:
+    from .backend_tests import export_cases, export_profile
+    from .export import EXPORTERS, ArtifactCache, default_cache_dir
+    from .generate import discover_cases, select_cases
+
+    if args.max_examples < 1:
+        raise UsageError("conformance export-cases: --max-examples must be at least 1")
+    exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
+    unknown = [e for e in exporters if e not in EXPORTERS]
+    if unknown or not exporters:
+        raise UsageError(
+            f"conformance export-cases: unknown exporter {(unknown or [''])[0]!r}; choose from {', '.join(EXPORTERS)}"
+        )
+    cache = ArtifactCache(args.cache_dir or default_cache_dir())
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    if args.profile:
+        try:
+            from . import profiles
+        except ImportError as exc:
+            raise UsageError(
+                f"conformance export-cases: --profile needs conformance.profiles ({exc}); use --cases"
+            ) from None
+        try:
+            profile, _digest = profiles.load(args.profile)
+        except profiles.ProfileError as exc:
+            raise UsageError(f"conformance export-cases: {exc}") from None
+        report = export_profile(profile, args.dir, library=discover_cases(), cache=cache, log=log)
+    else:
+        report = export_cases(
+            select_cases(discover_cases(), args.cases),
+            args.dir,
+            exporters=exporters,
+            opset=args.opset,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            cache=cache,
+            log=log,
+        )
+    print(
+        f"{args.dir}: {len(report.written)} backend-test folders written, {len(report.failed)} instances not exported"
+    )
+    for case_id, exporter, why in report.failed[:20]:
+        print(f"  not written: {case_id} ({exporter}): {(why.splitlines() or [''])[0][:200]}")
+    return EXIT_OK if report.written else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .backends import BackendError
@@ -437,6 +661,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_diff(args)
         if args.command == "nightly":
             return _cmd_nightly(args, argv)
+        if args.command == "profile":
+            return _cmd_profile(args)
+        if args.command == "certify":
+            return _cmd_certify(args, argv)
+        if args.command == "verify":
+            return _cmd_verify(args)
+        if args.command == "export-cases":
+            return _cmd_export_cases(args)
         raise UsageError(f"conformance: unknown command {args.command!r}")
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -1,0 +1,504 @@
+"""Certification: run a frozen profile on one backend and seal the result in a bundle.
+
+The bundle is a tar.gz that anyone can check with `conformance verify`:
+
+    manifest.json     profile name, version and hash; tool version, commit, clean tree; command line
+    profile.json      the profile that was run
+    environment.json  OS, CPU, Python, package versions, backend name and version
+    results.jsonl     one result per profile instance, in profile order, with its metrics
+    waivers.json      the expectation entries that turned failures into xfail, with reasons and links
+    summary.json      per category and overall: pass rate, must-pass failures, whether the profile is met
+    logs/certify.log  the run's log
+    SHA256SUMS        a sha256 for every other file
+
+Instances run as prebuilt cases from a materialized profile: no torch is
+imported on this path, so a vendor needs only onnx, numpy, this package and
+their backend.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .model import FAILING, Backend, Outcome, Result
+from .profiles import Materialized, ProfileError, open_materialized, prebuilt_case, profile_hash, sha256
+
+BUNDLE_FORMAT = 1
+MEMBERS = (
+    "manifest.json",
+    "profile.json",
+    "environment.json",
+    "results.jsonl",
+    "waivers.json",
+    "summary.json",
+    "logs/certify.log",
+)
+SUMS = "SHA256SUMS"
+#: Packages a result can depend on, recorded by version when installed.
+RELEVANT_PACKAGES = (
+    "onnx-conformance",
+    "numpy",
+    "onnx",
+    "protobuf",
+    "ml_dtypes",
+    "hypothesis",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "openvino",
+    "iree-base-compiler",
+    "iree-base-runtime",
+    "apache-tvm",
+    "tinygrad",
+    "onnx2torch",
+    "torch",
+    "onnxscript",
+)
+
+
+class CertifyError(ValueError):
+    """Certification cannot start or finish; the message says why."""
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def git_state() -> dict[str, Any] | str:
+    """The commit of the checkout the tool runs from, and whether its tree is clean; "unknown" elsewhere."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return "unknown"
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return {"commit": commit, "clean": not status.strip()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _backend_distribution(name: str) -> str | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="conformance.backends"):
+        if ep.name == name and ep.dist is not None:
+            return ep.dist.name
+    return None
+
+
+def environment_statement(backend: Backend, backend_version: str) -> dict[str, Any]:
+    """What a result depends on; versions come from package metadata, so nothing is imported for them."""
+    from importlib.metadata import PackageNotFoundError, distributions, version
+
+    relevant: dict[str, str] = {}
+    dist = _backend_distribution(backend.name)
+    for name in (*RELEVANT_PACKAGES, *([dist] if dist else [])):
+        try:
+            relevant[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    everything = {}
+    for d in distributions():
+        n = d.metadata["Name"] if d.metadata else None
+        if n:
+            everything[n] = d.version
+    return {
+        "os": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "version": platform.version(),
+            "platform": platform.platform(),
+        },
+        "cpu": {"machine": platform.machine(), "model": _cpu_model(), "count": os.cpu_count()},
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "compiler": platform.python_compiler(),
+        },
+        "packages": relevant,
+        "installed": dict(sorted(everything.items(), key=lambda kv: kv[0].lower())),
+        "backend": {"name": backend.name, "version": backend_version, "distribution": dist},
+        "torch_imported": "torch" in sys.modules,
+    }
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def summarize(profile: Mapping[str, Any], outcomes: Sequence[str]) -> dict[str, Any]:
+    """Per category and overall: pass rate, must-pass failures, whether the profile is met.
+
+    pass rate = (pass + xfail) / instances; a must-pass instance must `pass` (a waiver does not excuse it).
+    """
+    instances = profile["instances"]
+    if len(outcomes) != len(instances):
+        raise CertifyError(f"{len(outcomes)} outcomes for {len(instances)} instances")
+    thresholds = profile.get("thresholds", {})
+    by_category: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
+    for entry, outcome in zip(instances, outcomes, strict=True):
+        by_category.setdefault(entry["category"], []).append((entry, outcome))
+
+    def block(rows: Sequence[tuple[Mapping[str, Any], str]], minimum: float) -> dict[str, Any]:
+        counts = Counter(o for _, o in rows)
+        passed = counts.get(str(Outcome.PASS), 0) + counts.get(str(Outcome.XFAIL), 0)
+        failures = [e["id"] for e, o in rows if e.get("must_pass") and o != str(Outcome.PASS)]
+        rate = passed / len(rows) if rows else 0.0
+        return {
+            "instances": len(rows),
+            "outcomes": dict(sorted(counts.items())),
+            "passed": counts.get(str(Outcome.PASS), 0),
+            "waived": counts.get(str(Outcome.XFAIL), 0),
+            "failed": sum(n for o, n in counts.items() if o in {str(f) for f in FAILING}),
+            "pass_rate": rate,
+            "min_pass_rate": minimum,
+            "must_pass_failures": failures,
+            "meets": rate >= minimum and not failures,
+        }
+
+    categories = {}
+    for category, rows in sorted(by_category.items()):
+        minimum = float(thresholds.get("categories", {}).get(category, {}).get("min_pass_rate", 0.0))
+        categories[category] = block(rows, minimum)
+    overall = block(
+        list(zip(instances, outcomes, strict=True)), float(thresholds.get("overall", {}).get("min_pass_rate", 0.0))
+    )
+    overall["meets"] = overall["meets"] and all(c["meets"] for c in categories.values())
+    return {
+        "profile": profile["name"],
+        "version": profile["version"],
+        "categories": categories,
+        "overall": overall,
+        "meets_profile": overall["meets"],
+    }
+
+
+def waiver_entry(expectation: Any) -> dict[str, Any]:
+    """An expectation as the TOML keys it was written with (so verify can re-parse it)."""
+    entry: dict[str, Any] = {
+        "backend": expectation.backend,
+        "case": expectation.case,
+        "outcome": [str(o) for o in expectation.outcomes],
+        "reason": expectation.reason,
+    }
+    for key in ("link", "backend_versions", "opset", "exporter"):
+        if getattr(expectation, key):
+            entry[key] = getattr(expectation, key)
+    if expectation.flaky:
+        entry["flaky"] = True
+    return entry
+
+
+def waiver_toml(entries: Sequence[Mapping[str, Any]]) -> str:
+    """TOML text for waiver entries; JSON string, list and boolean literals are valid TOML."""
+    blocks = []
+    for entry in entries:
+        lines = ["[[expectation]]"]
+        for key, value in entry.items():
+            if not isinstance(key, str) or not key.replace("_", "").isalnum():
+                raise ValueError(f"waiver key {key!r} is not a plain name")
+            if isinstance(value, bool) or isinstance(value, str):
+                lines.append(f"{key} = {json.dumps(value)}")
+            elif isinstance(value, int):
+                lines.append(f"{key} = {value}")
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                lines.append(f"{key} = {json.dumps(value)}")
+            else:
+                raise ValueError(f"waiver key {key!r} holds {type(value).__name__}, not a string, list or flag")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One profile instance's result, as results.jsonl holds it."""
+
+    index: int
+    entry: Mapping[str, Any]
+    result: Result
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "index": self.index,
+            "id": self.entry["id"],
+            "case": self.entry["case"],
+            "category": self.entry["category"],
+            "must_pass": bool(self.entry.get("must_pass")),
+            "outcome": str(r.outcome),
+            "oracle": self.entry.get("oracle", ""),
+            "metrics": r.metrics.to_dict(),
+            "message": r.message,
+            "backend": r.backend,
+            "backend_version": r.backend_version,
+            "exporter": r.exporter,
+            "opset": r.opset,
+            "duration_s": round(r.duration_s, 6),
+            "waiver": dict(r.waiver) if r.waiver else None,
+        }
+
+
+def run_instances(
+    materialized: Materialized,
+    indices: Sequence[int],
+    backend: Backend,
+    expectations: Sequence[Any],
+    *,
+    isolate: bool = True,
+    timeout: float | None = None,
+    cache_dir: Path | None = None,
+    db: Path | None = None,
+    command: str | None = None,
+    on_result: Callable[[Record], None] | None = None,
+) -> list[Record]:
+    """Run the chosen instances of a materialized profile on one backend, in profile order.
+
+    The engine runs them as prebuilt cases; each result is then named after its
+    profile instance, exporter and opset, so expectations written against the
+    exported cases apply as waivers.
+    """
+    from .engine import Progress, RunOptions, run
+    from .execute import DEFAULT_TIMEOUT_S
+    from .expectations import apply as apply_expectation
+    from .generate import prebuilt_instances
+
+    profile = materialized.profile
+    entries = [profile["instances"][i] for i in indices]
+    cases = [prebuilt_case(e, materialized.folders[i]) for e, i in zip(entries, indices, strict=True)]
+    engine_ids = [prebuilt_instances(c, seed=0, max_examples=1)[0].id for c in cases]
+    records: list[Record] = []
+
+    def record(position: int, result: Result) -> Record:
+        entry = entries[position]
+        named = replace(result, case_id=entry["id"], exporter=entry["exporter"], opset=int(entry["opset"]))
+        return Record(indices[position], entry, apply_expectation(named, expectations))
+
+    class _Progress(Progress):
+        seen = 0
+
+        def result(self, result: Result) -> None:
+            position, self.seen = self.seen, self.seen + 1
+            if on_result is not None and position < len(entries) and result.case_id == engine_ids[position]:
+                on_result(record(position, result))
+
+    with tempfile.TemporaryDirectory(prefix="conformance-certify-") as tmp:
+        options = RunOptions(
+            max_examples=1,
+            cache_dir=Path(cache_dir) if cache_dir else Path(tmp) / "artifacts",
+            db=Path(db) if db else Path(tmp) / "certify.sqlite",
+            command=command,
+            isolate=isolate,
+            timeout=timeout or DEFAULT_TIMEOUT_S,
+            expectations=None,
+            profile=f"certify:{profile['name']}@{profile['version']}",
+        )
+        summary = run(options, cases=cases, backends=[backend], progress=_Progress())
+    if len(summary.results) != len(entries):
+        raise CertifyError(f"the engine returned {len(summary.results)} results for {len(entries)} instances")
+    for position, (result, engine_id) in enumerate(zip(summary.results, engine_ids, strict=True)):
+        if result.case_id != engine_id:
+            raise CertifyError(f"result {position} is for {result.case_id}, expected {engine_id}")
+        records.append(record(position, result))
+    return records
+
+
+# --------------------------------------------------------------------------- the bundle
+
+
+def materialized_for(
+    profile: Mapping[str, Any], digest: str, directory: Path | None, cache_dir: Path | None, log: Callable[[str], None]
+) -> Materialized:
+    """The given materialized folder (checked against the profile), or one materialized into the cache."""
+    from .export import default_cache_dir
+    from .profiles import materialize
+
+    if directory is not None:
+        return open_materialized(directory, expect=digest)
+    root = Path(cache_dir or default_cache_dir())
+    target = root / "profiles" / f"{profile['name']}-{digest[:16]}"
+    if target.exists():
+        try:
+            return open_materialized(target, expect=digest)
+        except ProfileError as exc:
+            log(f"cached materialization unusable ({exc}); rebuilding")
+            import shutil
+
+            shutil.rmtree(target, ignore_errors=True)
+    log(f"materializing profile {profile['name']} into {target} (needs torch on a cache miss)")
+    materialize(profile, target, cache_dir=root, log=log)
+    return open_materialized(target, expect=digest)
+
+
+def _tar_add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(mtime)
+    info.mode = 0o644
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_bundle(path: Path, files: Mapping[str, bytes]) -> Path:
+    """The files plus SHA256SUMS, as a tar.gz; written aside and renamed into place."""
+    sums = "".join(f"{sha256(files[name])}  {name}\n" for name in files)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    now = time.time()
+    with tarfile.open(tmp, "w:gz") as tar:
+        for name, data in files.items():
+            _tar_add(tar, name, data, now)
+        _tar_add(tar, SUMS, sums.encode(), now)
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Certification:
+    path: Path
+    summary: dict[str, Any]
+    records: list[Record]
+
+
+def certify(
+    backend_name: str,
+    profile_ref: str | Path,
+    out: Path,
+    *,
+    materialized: Path | None = None,
+    cache_dir: Path | None = None,
+    expectations: Path | None = None,
+    isolate: bool = True,
+    timeout: float | None = None,
+    db: Path | None = None,
+    command: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> Certification:
+    """Run every instance of the profile on the backend and write the bundle to `out`."""
+    from .backends import backend_version, select_backends
+    from .expectations import load as load_expectations
+    from .profiles import dumps
+    from .profiles import load as load_profile
+
+    lines: list[str] = []
+
+    def log(message: str) -> None:
+        stamped = f"{_utc_now()} {message}"
+        lines.append(stamped)
+        if echo is not None:
+            echo(message)
+
+    started = time.perf_counter()
+    # A shipped name or a path; a materialized folder must hold exactly this profile.
+    profile, digest = load_profile(profile_ref)
+    (backend,) = select_backends([backend_name])
+    version = backend_version(backend)
+    log(f"certifying {backend.name} {version} on profile {profile['name']} v{profile['version']} ({digest})")
+    log(f"command: {command or '(api)'}")
+    entries = load_expectations(expectations) if expectations else []
+    log(f"expectations: {expectations or 'none'} ({len(entries)} entries)")
+    mat = materialized_for(profile, digest, Path(materialized) if materialized else None, cache_dir, log)
+    log(f"artifacts: {mat.directory} ({len(mat.folders)} instances, every file matches the profile's sha256)")
+    total = len(profile["instances"])
+
+    def on_result(rec: Record) -> None:
+        first = (rec.result.message.splitlines() or [""])[0][:200]
+        log(f"[{rec.index + 1}/{total}] {rec.entry['id']}: {rec.result.outcome}" + (f" ({first})" if first else ""))
+
+    records = run_instances(
+        mat,
+        range(total),
+        backend,
+        entries,
+        isolate=isolate,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        db=db,
+        command=command,
+        on_result=on_result,
+    )
+    summary = summarize(profile, [str(r.result.outcome) for r in records])
+    used: dict[int, dict[str, Any]] = {}
+    by_line = {e.line: e for e in entries}
+    for rec in records:
+        if rec.result.waiver:
+            line = int(rec.result.waiver.get("line", 0))
+            if line in by_line:
+                used.setdefault(line, {"line": line, **waiver_entry(by_line[line])})
+    waivers = {
+        "source": str(expectations) if expectations else None,
+        "source_sha256": sha256(Path(expectations).read_bytes()) if expectations else None,
+        "waivers": [used[k] for k in sorted(used)],
+    }
+    counts = Counter(str(r.result.outcome) for r in records)
+    overall = summary["overall"]
+    log(f"results: {', '.join(f'{n} {o}' for o, n in sorted(counts.items()))}")
+    log(
+        f"pass rate {overall['pass_rate']:.4f} (minimum {overall['min_pass_rate']}); "
+        f"must-pass failures: {len(overall['must_pass_failures'])}; "
+        f"{'meets' if summary['meets_profile'] else 'does not meet'} the profile"
+    )
+    log(f"took {time.perf_counter() - started:.1f} s")
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "kind": "onnx-conformance certification bundle",
+        "created": _utc_now(),
+        "profile": {
+            "name": profile["name"],
+            "version": profile["version"],
+            "sha256": digest,
+            "instances": total,
+        },
+        "backend": {"name": backend.name, "version": version},
+        "tool": {"name": "onnx-conformance", "version": __version__, "git": git_state()},
+        "command": command,
+        "meets_profile": summary["meets_profile"],
+        "files": [*MEMBERS, SUMS],
+    }
+    assert profile_hash(profile) == digest
+    results_text = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records)
+    files = {
+        "manifest.json": json.dumps(manifest, indent=1).encode() + b"\n",
+        "profile.json": dumps(profile).encode(),
+        "environment.json": json.dumps(environment_statement(backend, version), indent=1).encode() + b"\n",
+        "results.jsonl": results_text.encode(),
+        "waivers.json": json.dumps(waivers, indent=1).encode() + b"\n",
+        "summary.json": json.dumps(summary, indent=1).encode() + b"\n",
+        "logs/certify.log": ("\n".join(lines) + "\n").encode(),
+    }
+    path = write_bundle(Path(out), files)
+    return Certification(path, summary, records)
