@@ -45,10 +45,11 @@ def tolerance_for(dtype: np.dtype | str, op_class: OpClass, override: Tolerance 
 
 
 def _is_float(dtype: np.dtype) -> bool:
-    return dtype.kind == "f" or dtype.name == "bfloat16"
+    # ml_dtypes' narrow floats (bfloat16, float8_*, float4_*) are not all of kind "f"; their names say it.
+    return dtype.kind == "f" or dtype.name.startswith(("float", "bfloat"))
 
 
-_INT_VIEW = {2: np.int16, 4: np.int32, 8: np.int64}
+_INT_VIEW = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
 def ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -57,7 +58,7 @@ def ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: np.dtype) -> n
     magnitude = np.int64((1 << (8 * dtype.itemsize - 1)) - 1)
 
     def ordered(x: np.ndarray) -> np.ndarray:
-        bits = np.ascontiguousarray(x.astype(dtype)).view(view).astype(np.int64)
+        bits = np.array(x.astype(dtype), order="C").view(view).astype(np.int64)
         return np.where(bits < 0, -(bits & magnitude), bits)
 
     a, e = ordered(actual), ordered(expected)
@@ -104,6 +105,14 @@ def _compare_one(
     return err, rel, ulp, off, special
 
 
+def _text(values: np.ndarray) -> np.ndarray:
+    """An object array of strings with bytes decoded, so b"a" and "a" are the same string."""
+    flat = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in values.ravel().tolist()]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(values.shape)
+
+
 def judge(
     actual: Sequence[np.ndarray],
     expected: Sequence[np.ndarray],
@@ -132,7 +141,7 @@ def _judge(
     if len(actual) != len(like):
         return Verdict(Outcome.SHAPE, message=f"backend returned {len(actual)} outputs, expected {len(like)}")
     total = off_total = special_total = 0
-    best: tuple[float, int, tuple[int, ...], float, float] | None = None
+    best: tuple[float, int, tuple[int, ...], float | None, float | None] | None = None
     max_abs = max_rel = max_ulp = 0.0
     messages: list[str] = []
     for i, (a, e, ref) in enumerate(zip(actual, expected, like, strict=True)):
@@ -140,10 +149,25 @@ def _judge(
         tol = tol_for[i] if isinstance(tol_for, dict) else tol_for
         if a.shape != ref.shape:
             return Verdict(Outcome.SHAPE, message=f"output {i}: shape {list(a.shape)}, expected {list(ref.shape)}")
-        if a.dtype != ref.dtype:
+        strings = ref.dtype.kind == "O" and a.dtype.kind in "OUS"  # str, bytes or object: all string tensors
+        if a.dtype != ref.dtype and not strings:
             return Verdict(Outcome.DTYPE, message=f"output {i}: dtype {a.dtype}, expected {ref.dtype}")
         total += a.size
         if a.size == 0:
+            continue
+        if strings:
+            # String tensors compare exactly, element by element; they have no numeric metrics.
+            off = _text(a) != _text(np.asarray(e))
+            off_total += int(off.sum())
+            if off.any():
+                index = tuple(int(v) for v in np.unravel_index(int(np.argmax(off)), a.shape))
+                if best is None or best[0] < np.inf:
+                    best = (np.inf, i, index, None, None)
+                got, want = a[index], np.asarray(e)[index]
+                messages.append(
+                    f"output {i}: {int(off.sum())} of {a.size} strings differ; first at {list(index)}: "
+                    f"got {got!r}, expected {want!r}"
+                )
             continue
         err, rel, ulp, off, special = _compare_one(a, np.asarray(e), ref, tol, check_signed_zero)
         off_total += int(off.sum())
@@ -186,6 +210,8 @@ def _judge(
     worst = (
         f"; worst at output {metrics.worst_output} {list(metrics.worst_index)}: "
         f"got {metrics.worst_actual!r}, expected {metrics.worst_expected!r}"
+        if metrics.worst_actual is not None or metrics.worst_expected is not None
+        else ""
     )
     outcome = Outcome.MISMATCH if off_total else Outcome.SPECIAL
     return Verdict(outcome, metrics, "; ".join(messages) + worst)

@@ -216,7 +216,7 @@ def make_values(
         mask = rng.random(shape) < 0.3
         picks = pool[rng.integers(0, len(pool), size=shape)]
         values = np.where(mask, picks, values).astype(dtype)
-    return np.ascontiguousarray(values)
+    return np.array(values, order="C")  # np.ascontiguousarray would turn a 0-d input into shape (1,)
 
 
 @dataclass
@@ -367,7 +367,8 @@ def prebuilt_instances(case: Case, *, seed: int, max_examples: int) -> list[Case
         h = hashlib.sha256(item.model)
         for arr in (*item.inputs, *item.outputs):
             h.update(f"{arr.dtype}{arr.shape}".encode())
-            h.update(np.ascontiguousarray(arr).tobytes())
+            # An object array's bytes are addresses: hash what it holds (strings) instead.
+            h.update(repr(arr.tolist()).encode() if arr.dtype.kind == "O" else np.ascontiguousarray(arr).tobytes())
         out.append(
             CaseInstance(
                 case=case,

@@ -17,7 +17,7 @@ def to_torch(array: np.ndarray) -> Any:
     import torch
 
     if array.dtype.name == "bfloat16":
-        return torch.from_numpy(np.ascontiguousarray(array).view(np.int16).copy()).view(torch.bfloat16)
+        return torch.from_numpy(np.array(array, order="C").view(np.int16)).view(torch.bfloat16)
     return torch.from_numpy(np.array(array, copy=True))
 
 

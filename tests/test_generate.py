@@ -123,3 +123,15 @@ def test_builtin_pack_has_the_required_kinds_of_case() -> None:
     categories = {c.category for c in discover_cases()}
     assert {"elementwise", "reduction", "linalg", "conv", "shape"} <= categories
     assert len(discover_cases()) >= 10
+
+
+def test_scalar_draws_stay_scalars() -> None:
+    """A 0-d input must reach torch and the exporters as 0-d, not as shape (1,)."""
+    assert make_values(1, (), numpy_dtype("float32"), -1, 1, special=False).shape == ()
+    assert make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=True).shape == ()
+    from conformance.oracle import to_torch
+
+    assert tuple(to_torch(make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=False)).shape) == ()
+    relu = select_cases(discover_cases(), "relu")[0]
+    shapes = {inst.inputs[0].shape for inst in draw_instances(relu, seed=0, max_examples=10)}
+    assert () in shapes, f"no 0-d draw among {shapes}"
