@@ -11,6 +11,7 @@ A TOML file of `[[expectation]]` tables:
     backend_versions = ">=1.18,<2"    # optional PEP 440 range of the backend's version
     opset = ">=18"                    # optional: an opset or a range
     exporter = "dynamo"               # optional glob
+    dtype = "float64"                 # optional glob over the instance's drawn dtype
     flaky = false                     # optional: the outcome comes and goes
 
 A result that matches an entry and has one of its outcomes becomes `xfail`;
@@ -35,7 +36,7 @@ from .model import FAILING, Outcome, Result
 
 #: Outcomes an expectation may name: every way of not passing.
 EXPECTABLE = frozenset(FAILING - {Outcome.XPASS}) | {Outcome.UNSUPPORTED}
-_KEYS = {"backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "flaky"}
+_KEYS = {"backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "dtype", "flaky"}
 _REQUIRED = ("backend", "case", "outcome", "reason")
 PLACEHOLDER = "TODO: triage"
 
@@ -59,6 +60,7 @@ class Expectation:
     backend_versions: str = ""
     opset: str = ""
     exporter: str = ""
+    dtype: str = ""
     flaky: bool = False
     line: int = 0
 
@@ -71,6 +73,8 @@ class Expectation:
         ):
             return False
         if self.exporter and not fnmatch.fnmatchcase(result.exporter, self.exporter):
+            return False
+        if self.dtype and not fnmatch.fnmatchcase(str(result.params.get("dtype", "")), self.dtype):
             return False
         if self.opset and not _in_range(str(result.opset), self.opset):
             return False
@@ -123,7 +127,7 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
         for key in _REQUIRED:
             if not entry.get(key):
                 raise ExpectationError(f"{where}: missing {key!r}")
-        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter"):
+        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter", "dtype"):
             if key in entry and not isinstance(entry[key], str):
                 raise ExpectationError(f"{where}: {key!r} must be a string")
         raw = entry["outcome"]
@@ -171,6 +175,7 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
                 backend_versions=versions,
                 opset=opset,
                 exporter=entry.get("exporter", ""),
+                dtype=entry.get("dtype", ""),
                 flaky=flaky,
                 line=line,
             )

@@ -100,6 +100,16 @@ def test_an_unexpected_kind_of_failure_stays_a_failure() -> None:
     assert apply(_result(Outcome.CRASH), parse(GOOD)).outcome is Outcome.CRASH
 
 
+def test_a_dtype_limits_an_entry() -> None:
+    entries = parse(
+        '[[expectation]]\nbackend = "openvino"\ncase = "*"\noutcome = "mismatch"\ndtype = "float64"\nreason = "f64 runs as f32"\n'
+    )
+    f64 = replace(_result(Outcome.MISMATCH, backend="openvino"), params={"dtype": "float64"})
+    f32 = replace(f64, params={"dtype": "float32"})
+    assert apply(f64, entries).outcome is Outcome.XFAIL
+    assert apply(f32, entries).outcome is Outcome.MISMATCH
+
+
 def test_version_and_opset_ranges_limit_an_entry() -> None:
     entries = parse(GOOD)
     assert apply(_result(Outcome.MISMATCH, version="2.1.0"), entries).outcome is Outcome.MISMATCH

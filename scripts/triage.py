@@ -1,0 +1,80 @@
+"""Draft expectation entries from recorded runs, with whose fault each failure is and the evidence.
+
+    python scripts/triage.py DB [DB ...] > draft.toml
+
+Reads every run in the given stores and groups failing results by case,
+exporter, backend and outcome. Whose fault a group is comes from evidence in
+the results, by these rules, in order:
+
+- `export-fail`: the exporter's (its own message is quoted).
+- the torch and reference-evaluator oracles diverge: the exporter's graph or
+  the reference evaluator is in question, not the backend.
+- another backend passes the same instance: this backend's.
+- no backend passes the same instance: the exported graph's (or the case's:
+  a reviewer checks).
+
+The draft is reviewed by hand before it replaces entries in
+conformance/data/expectations.toml; notes from the review go in `reason`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections import defaultdict
+
+FAILING = ("mismatch", "special", "shape", "dtype", "export-fail", "load-fail", "run-error", "crash", "timeout")
+
+
+def first_line(text: str, limit: int = 150) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.replace("\\", "/").replace('"', "'")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def main(paths: list[str]) -> int:
+    rows = []
+    for path in paths:
+        with sqlite3.connect(path) as db:
+            rows += db.execute(
+                "SELECT case_id, category || '/' || case_name, backend, exporter, outcome, oracle, message FROM results"
+            ).fetchall()
+    passed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for case_id, _, backend, exporter, outcome, _, _ in rows:
+        if outcome in ("pass", "xfail"):
+            passed_on[(case_id, exporter)].add(backend)
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for case_id, path, backend, exporter, outcome, oracle, message in rows:
+        if outcome in FAILING:
+            groups[(path, exporter, backend, outcome)].append((case_id, oracle, message))
+
+    # An export failure is the same for every backend: one entry with backend = "*".
+    merged: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for (path, exporter, backend, outcome), items in groups.items():
+        key = (path, exporter, "*" if outcome == "export-fail" else backend, outcome)
+        merged[key].extend(items)
+
+    for (path, exporter, backend, outcome), items in sorted(merged.items()):
+        case_id, oracle, message = items[0]
+        others = sorted(passed_on[(case_id, exporter)] - {backend})
+        if outcome == "export-fail":
+            fault = f"exporter ({exporter}) cannot export this instance"
+        elif oracle == "diverge":
+            fault = "the torch and ONNX-reference oracles diverge: the exported graph or the reference evaluator"
+        elif others:
+            fault = f"{backend} (the same instance passes on {', '.join(others)})"
+        else:
+            fault = "no backend passes this instance: the exported graph, a spec gap or the case"
+        print("[[expectation]]")
+        print(f'backend = "{backend}"')
+        print(f'case = "{path}"')
+        print(f'exporter = "{exporter}"')
+        print(f'outcome = "{outcome}"')
+        print(f'reason = "{fault}: {first_line(message)}"')
+        print(f"# {len(items)} result(s), e.g. {case_id}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
