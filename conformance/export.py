@@ -256,13 +256,17 @@ class ArtifactCache:
 
 
 class OracleError(RuntimeError):
-    """Torch itself cannot run the instance: the case is at fault, not a backend."""
+    """No usable oracle: torch itself cannot run the instance, or a prebuilt
+    instance's expected values cannot be compared (it says why). The case is at
+    fault, not a backend: every backend records `skip`."""
 
 
 def _prebuilt_artifact(instance: CaseInstance, cache: ArtifactCache) -> Artifact:
     """A prebuilt model goes into the cache as it is; its expected outputs are every oracle."""
     item = instance.prebuilt
     assert item is not None
+    if item.skip:
+        raise OracleError(item.skip)
     h = hashlib.sha256(f"format{ARTIFACT_FORMAT}:prebuilt:{instance.id}".encode())
     h.update(item.model)
     key = h.hexdigest()

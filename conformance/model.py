@@ -103,6 +103,9 @@ class Prebuilt:
     inputs: tuple[np.ndarray, ...]
     outputs: tuple[np.ndarray, ...]
     label: str = ""
+    #: Why this instance cannot be judged (a value the comparison cannot hold,
+    #: such as a sequence): it is then recorded as `skip` on every backend.
+    skip: str = ""
 
 
 #: The exporter name recorded for prebuilt instances.

@@ -31,7 +31,7 @@ from .history import (
     series_of,
     trend,
 )
-from .model import FAILING, OracleAgreement, Outcome, Result
+from .model import FAILING, PREBUILT_EXPORTER, OracleAgreement, Outcome, Result
 from .store import RunRecord, Store
 
 SCHEMA_ID = "conformance-report/1"
@@ -88,17 +88,10 @@ def _clean(value: Any) -> Any:
 def reproduce_command(result: Result, run: RunRecord) -> str:
     """One line that re-runs exactly this instance: same case, seed, draw count, exporter and opset."""
     options = run.options
-    args = [
-        "conformance",
-        "run",
-        "--cases",
-        f"{result.category}/{result.case}",
-        "--backends",
-        result.backend,
-        "--exporters",
-        result.exporter,
-        "--opset",
-        str(result.opset),
+    args = ["conformance", "run", "--cases", f"{result.category}/{result.case}", "--backends", result.backend]
+    if result.exporter != PREBUILT_EXPORTER:  # a prebuilt model (an ONNX node test) is neither exported nor re-opset
+        args += ["--exporters", result.exporter, "--opset", str(result.opset)]
+    args += [
         "--seed",
         str(result.seed),
         "--max-examples",
@@ -139,6 +132,38 @@ def _rate(passed: int, ran: int) -> float | None:
     return passed / ran if ran else None
 
 
+#: The category whose results make the scoreboard figure: ONNX's own node tests.
+SCOREBOARD_CATEGORY = "onnx-node"
+
+
+def scoreboard(results: Iterable[Result]) -> dict[str, Any] | None:
+    """The old ONNX backend scoreboard's figure over the node tests: passed / (passed + failed).
+
+    onnx/backend-scoreboard counted pytest's outcomes of ONNX's BackendTest: a
+    test that ran and did not pass is failed, whatever stopped it (a wrong
+    answer, an error, an operator the backend lacks, a crash); skips are set
+    apart. So here: pass and xpass are passed; skip (a value the comparison
+    cannot hold) is skipped; every other outcome (unsupported and xfail
+    included) is failed. None when the run has no node test on the backend.
+    """
+    counts = Counter(
+        "passed" if r.outcome in PASSED else "skipped" if r.outcome in NOT_RUN - {Outcome.UNSUPPORTED} else "failed"
+        for r in results
+        if r.category == SCOREBOARD_CATEGORY
+    )
+    tests = sum(counts.values())
+    if not tests:
+        return None
+    passed, failed = counts["passed"], counts["failed"]
+    return {
+        "tests": tests,
+        "passed": passed,
+        "failed": failed,
+        "skipped": counts["skipped"],
+        "score": _rate(passed, passed + failed),
+    }
+
+
 def _failure_row(r: Result, run: RunRecord) -> dict[str, Any]:
     return {
         "case_id": r.case_id,
@@ -176,6 +201,7 @@ def report_data(
             "version": versions.get(name, ""),
             **f.to_dict(),
             "outcomes": dict(sorted(by_backend[name].items())),
+            "scoreboard": scoreboard(r for r in results if r.backend == name),
             "accuracy": {
                 "measured": len(mine),
                 "ulp": _histogram((r.metrics.max_ulp for r in mine), ULP_BINS),

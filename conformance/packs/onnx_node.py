@@ -1,0 +1,275 @@
+"""The `onnx-node` case pack: ONNX's own node tests, run like any other case.
+
+`onnx.backend.test.case.node.collect_testcases(None)` builds about 1,900 tests
+in memory, each a one-node model with one data set. Every test becomes a
+prebuilt case named after it (`onnx-node/test_abs`); its expected outputs are
+the oracle and it is judged by ONNX's own rule, `|actual - expected| <= atol +
+rtol * |expected|` with the test's rtol/atol (NaN equal to NaN, signed zeros
+not told apart, strings compared exactly, bfloat16 outputs allowed two ULPs),
+as `onnx.backend.test.runner` judges it.
+
+Collecting the tests takes ONNX seconds (mostly computing the expected outputs
+of the pooling tests), so it happens once per installed onnx: the tests are
+written in ONNX's backend-test layout (`<name>/model.onnx`,
+`test_data_set_N/input_M.pb`, `output_M.pb`, what `cmd_tools generate-data`
+writes) with an index, under the artifact cache folder, keyed by onnx's version
+and node-test sources. Listing the cases reads the index; a run reads the
+folders of the tests it selects.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from importlib.metadata import version as _dist_version
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Case, OpClass, Prebuilt, Spec, Tolerance
+
+CATEGORY = "onnx-node"
+#: Bump when the stored layout or the index changes: older stores are then ignored.
+STORE_FORMAT = 1
+INDEX = "index.json"
+#: ONNX's runner defaults (onnx.backend.test.runner / case.node.expect).
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-3, 1e-7
+#: ONNX's runner widens rtol for bfloat16 outputs to two bfloat16 ULPs.
+BFLOAT16_RTOL = 2.0**-6
+
+
+class Unrepresentable(ValueError):
+    """A value the comparison cannot hold: a sequence, an optional, a map."""
+
+
+def _node_package() -> Path:
+    spec = find_spec("onnx")  # locating onnx does not import it
+    if spec is None or spec.origin is None:
+        raise ImportError("onnx is not installed")
+    return Path(spec.origin).parent / "backend" / "test" / "case" / "node"
+
+
+def fingerprint() -> str:
+    """The installed onnx's version and node-test sources (names and sizes): what the store depends on."""
+    h = hashlib.sha256(f"{STORE_FORMAT}:{_dist_version('onnx')}".encode())
+    for entry in sorted(os.scandir(_node_package()), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            h.update(f"{entry.name}:{entry.stat().st_size};".encode())
+    return h.hexdigest()[:16]
+
+
+def store_dir(fp: str) -> Path:
+    from ..export import default_cache_dir
+
+    return default_cache_dir() / "onnx-node" / fp
+
+
+@functools.cache
+def node_tests() -> dict[str, Any]:
+    """Every node test by name, collected once per process (ONNX's loader warns about overflows: hushed)."""
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return {tc.name: tc for tc in collect_testcases(None) if tc.kind == "node" and tc.model is not None}
+
+
+# --------------------------------------------------------------------------- values
+
+
+def as_array(value: Any, *, role: str = "output") -> np.ndarray:
+    """One input or output as the engine holds it; sequences, optionals and maps raise `Unrepresentable`.
+
+    String tensors become str arrays: inputs fixed-width (`<U`, whose bytes are
+    the text, so instance ids and input hashes are stable), outputs object
+    arrays of str (what onnx's numpy_helper and the backends give).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    if isinstance(value, onnx.TensorProto):
+        value = numpy_helper.to_array(value)
+    if value is None:
+        raise Unrepresentable("an optional value (empty optional)")
+    if isinstance(value, list | tuple):
+        raise Unrepresentable("a sequence (or optional sequence) value")
+    if isinstance(value, dict):
+        raise Unrepresentable("a map value")
+    if not isinstance(value, np.ndarray | np.generic):
+        raise Unrepresentable(f"a value of type {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "USO":
+        return arr
+    items = arr.ravel().tolist()
+    if not all(isinstance(s, str | bytes) for s in items):
+        raise Unrepresentable(f"an object tensor holding {type(items[0]).__name__}")
+    text = [s.decode("utf-8") if isinstance(s, bytes) else s for s in items]
+    return np.array(text, dtype=str if role == "input" else object).reshape(arr.shape)
+
+
+def _convert(tc: Any) -> tuple[list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]], str]:
+    """The test's data sets as arrays, or why they cannot be compared."""
+    try:
+        sets = [
+            (tuple(as_array(v, role="input") for v in ins), tuple(as_array(v) for v in outs))
+            for ins, outs in tc.data_sets or ()
+        ]
+    except Unrepresentable as exc:
+        return [], f"ONNX node test {tc.name}: the comparison holds tensors only; this test has {exc}"
+    return sets, ""
+
+
+def _tolerance(tc: Any, sets: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]) -> tuple[float, float]:
+    rtol = tc.rtol if tc.rtol is not None else DEFAULT_RTOL
+    if any(y.dtype.name == "bfloat16" for _, outs in sets for y in outs):
+        rtol = max(rtol, BFLOAT16_RTOL)
+    return float(rtol), float(tc.atol if tc.atol is not None else DEFAULT_ATOL)
+
+
+def _entry(tc: Any) -> tuple[dict[str, Any], list[Any]]:
+    sets, skip = _convert(tc)
+    rtol, atol = _tolerance(tc, sets)
+    node = tc.model.graph.node
+    entry = {
+        "name": tc.name,
+        "rtol": rtol,
+        "atol": atol,
+        "op": node[0].op_type if len(node) == 1 else "",
+        "domain": node[0].domain if len(node) == 1 else "",
+        "opset": next((o.version for o in tc.model.opset_import if o.domain in ("", "ai.onnx")), 0),
+        "skip": skip,
+        "data_sets": [[len(ins), len(outs)] for ins, outs in sets],
+    }
+    return entry, sets
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _write_tensor(path: Path, array: np.ndarray) -> None:
+    from onnx import numpy_helper
+
+    path.write_bytes(numpy_helper.from_array(array).SerializeToString())
+
+
+def _read_tensor(path: Path, role: str) -> np.ndarray:
+    from ..export import read_tensor
+
+    return as_array(read_tensor(path), role=role)
+
+
+def build_store(fp: str) -> list[dict[str, Any]]:
+    """Collect the tests and write them with their index; atomically, so a killed build leaves nothing half-made."""
+    entries = []
+    target = store_dir(fp)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{fp}-", dir=target.parent))
+    except OSError:
+        tmp = None  # a read-only cache folder: the next process collects again, nothing worse
+    try:
+        for tc in node_tests().values():
+            entry, sets = _entry(tc)
+            entries.append(entry)
+            if tmp is None:
+                continue
+            folder = tmp / tc.name
+            folder.mkdir()
+            (folder / "model.onnx").write_bytes(tc.model.SerializeToString())
+            for k, (ins, outs) in enumerate(sets):
+                data = folder / f"test_data_set_{k}"
+                data.mkdir()
+                for i, x in enumerate(ins):
+                    _write_tensor(data / f"input_{i}.pb", x)
+                for i, y in enumerate(outs):
+                    _write_tensor(data / f"output_{i}.pb", y)
+        if tmp is not None:
+            (tmp / INDEX).write_text(json.dumps({"fingerprint": fp, "tests": entries}))
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                pass  # another process got there first: its store is as good
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return entries
+
+
+def load_index(fp: str) -> list[dict[str, Any]]:
+    """The tests' names, tolerances and shapes of data: from the store, built on first use."""
+    try:
+        data = json.loads((store_dir(fp) / INDEX).read_text())
+        if data.get("fingerprint") == fp:
+            return list(data["tests"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return build_store(fp)
+
+
+def data_sets(entry: dict[str, Any], fp: str) -> list[Prebuilt]:
+    """The test's model and data sets, read from the store (collected, should it be gone or damaged)."""
+    name = entry["name"]
+    folder = store_dir(fp) / name
+    try:
+        model = (folder / "model.onnx").read_bytes()
+        sets = [
+            (
+                tuple(_read_tensor(folder / f"test_data_set_{k}" / f"input_{i}.pb", "input") for i in range(n_in)),
+                tuple(_read_tensor(folder / f"test_data_set_{k}" / f"output_{i}.pb", "output") for i in range(n_out)),
+            )
+            for k, (n_in, n_out) in enumerate(entry["data_sets"])
+        ]
+        skip = entry["skip"]
+    except (OSError, ValueError, KeyError):
+        tc = node_tests()[name]
+        model = tc.model.SerializeToString()
+        sets, skip = _convert(tc)
+    if skip:
+        return [Prebuilt(model, (), (), "test_data_set_0", skip=skip)]
+    return [Prebuilt(model, ins, outs, f"test_data_set_{k}") for k, (ins, outs) in enumerate(sets)]
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _not_drawn(draw: Any) -> Spec:
+    raise TypeError(
+        "ONNX node tests are prebuilt: nothing is drawn. Run them with `conformance run --cases 'onnx-node/*'`; "
+        "the pytest plugin draws every case with Hypothesis and does not run prebuilt cases yet"
+    )
+
+
+def make_case(entry: dict[str, Any], fp: str, onnx_version: str) -> Case:
+    op = f"{entry['domain']}.{entry['op']}".lstrip(".") if entry.get("op") else ""
+    return Case(
+        name=entry["name"],
+        category=CATEGORY,
+        draw=_not_drawn,
+        op_class=OpClass.ELEMENTWISE,  # unused: the test's own tolerance overrides the class rule
+        min_opset=int(entry.get("opset") or 1),
+        tags=("onnx-node", *((f"op:{op}",) if op else ())),
+        tolerance=Tolerance(entry["rtol"], entry["atol"]),
+        unspecified=("signed-zero",),  # ONNX's runner (assert_allclose) does not tell -0.0 from +0.0
+        notes=f"ONNX node test {entry['name']} (onnx {onnx_version}); its expected outputs are the oracle.",
+        float64_truth=False,
+        source_hash=fp,
+        prebuilt=functools.partial(data_sets, entry, fp),
+    )
+
+
+def load() -> Sequence[Case]:
+    """The pack's entry point: one case per node test, built from the index without collecting."""
+    try:
+        fp = fingerprint()
+    except (ImportError, OSError):
+        return []  # no onnx with node tests installed: the pack is empty, not broken
+    onnx_version = _dist_version("onnx")
+    return [make_case(entry, fp, onnx_version) for entry in load_index(fp)]
