@@ -207,7 +207,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     from .generate import discover_cases, select_cases
 
-    cases = select_cases(discover_cases(), args.cases)
+    cases = select_cases(discover_cases(), args.cases, include_opt_in=True)
     rows = [
         {
             "name": c.name,

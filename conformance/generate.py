@@ -155,11 +155,21 @@ def discover_cases() -> list[Case]:
     return list(found.values())
 
 
-def select_cases(cases: Iterable[Case], patterns: str | Sequence[str] | None) -> list[Case]:
-    """Cases whose name or tree path matches any glob; an unmatched pattern is an error."""
+#: Cases with this tag run only when a pattern names them (ONNX's ~1,880 node tests, say):
+#: a default run stays the generated library.
+OPT_IN = "opt-in"
+
+
+def select_cases(
+    cases: Iterable[Case], patterns: str | Sequence[str] | None, *, include_opt_in: bool = False
+) -> list[Case]:
+    """Cases whose name or tree path matches any glob; an unmatched pattern is an error.
+
+    With no pattern, every case except the opt-in ones (all of them with `include_opt_in`).
+    """
     all_cases = list(cases)
     if not patterns:
-        return all_cases
+        return all_cases if include_opt_in else [c for c in all_cases if OPT_IN not in c.tags]
     if isinstance(patterns, str):
         patterns = [p.strip() for p in patterns.split(",") if p.strip()]
     chosen: list[Case] = []

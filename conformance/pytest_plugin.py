@@ -183,9 +183,11 @@ class ConformanceSession:
             raise pytest.UsageError(f"conformance: {exc}") from None
         self.backends = {b.name: b for b in backends}
         parent = ConformanceCollector.from_parent(session, name="conformance")
+        from .model import PREBUILT_EXPORTER
+
         for c in cases:
             for backend in backends:
-                for exporter in self.options.exporters:
+                for exporter in (PREBUILT_EXPORTER,) if c.prebuilt is not None else self.options.exporters:
                     items.append(
                         ConformanceItem.from_parent(
                             parent,
@@ -222,15 +224,10 @@ class ConformanceItem(pytest.Item):
         return self.path, None, f"conformance {self.name}"
 
     def runtest(self) -> None:
-        from hypothesis import given
-        from hypothesis import seed as hypothesis_seed
-        from hypothesis import strategies as st
-
         from .backends import backend_version
         from .engine import run_instance
         from .expectations import apply
         from .export import ArtifactCache
-        from .generate import case_seed, draw_one, generation_settings
         from .model import FAILING, Outcome
 
         state, opts = self.state, self.state.options
@@ -239,11 +236,7 @@ class ConformanceItem(pytest.Item):
         cache = ArtifactCache(Path(opts.cache_dir))
         recorded: list[Any] = []
 
-        @generation_settings(opts.max_examples, shrink=True)
-        @hypothesis_seed(case_seed(opts.seed, self.case))
-        @given(st.data())
-        def check(data: Any) -> None:
-            instance = draw_one(self.case, data, seed=opts.seed, special_values=opts.special_values)
+        def judge(instance: Any) -> None:
             for result in run_instance(
                 instance, self.exporter, opts.opset, [backend], versions, cache, state.executor()
             ):
@@ -253,11 +246,33 @@ class ConformanceItem(pytest.Item):
                 if result.outcome in FAILING:
                     raise ConformanceFailure(failure_text(result, opts))
 
-        check()
+        if self.case.prebuilt is not None:  # fixed data sets: nothing to draw or shrink
+            from .generate import prebuilt_instances
+
+            for instance in prebuilt_instances(self.case, seed=opts.seed, max_examples=opts.max_examples):
+                judge(instance)
+        else:
+            self._hunt(judge, opts)
         xfails = [r for r in recorded if r.outcome is Outcome.XFAIL]
         if xfails:
             waiver = xfails[0].waiver or {}
             pytest.xfail(f"{waiver.get('reason', 'expected failure')} {waiver.get('link', '')}".strip())
+
+    def _hunt(self, judge: Callable[[Any], None], opts: Any) -> None:
+        """Hypothesis draws instances until one fails, then shrinks it to a minimal one."""
+        from hypothesis import given
+        from hypothesis import seed as hypothesis_seed
+        from hypothesis import strategies as st
+
+        from .generate import case_seed, draw_one, generation_settings
+
+        @generation_settings(opts.max_examples, shrink=True)
+        @hypothesis_seed(case_seed(opts.seed, self.case))
+        @given(st.data())
+        def check(data: Any) -> None:
+            judge(draw_one(self.case, data, seed=opts.seed, special_values=opts.special_values))
+
+        check()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):

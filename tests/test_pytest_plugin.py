@@ -104,14 +104,15 @@ def test_fixture_in_a_fresh_project(tmp_path: Path) -> None:
 
 def test_plugin_runs_cases_and_records_them(tmp_path: Path) -> None:
     db = tmp_path / "p.sqlite"
-    args = ["--conformance", "--conformance-cases", "add,relu", "--conformance-backends", "onnxruntime",
+    args = ["--conformance", "--conformance-cases", "add,relu,onnx-node/test_abs", "--conformance-backends", "onnxruntime",
             "--conformance-max-examples", "3", "--conformance-db", str(db)]  # fmt: skip
     proc = _pytest(tmp_path, "-q", *args, "--conformance-report", str(tmp_path / "rep"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 passed" in proc.stdout
+    assert "3 passed" in proc.stdout, "two generated cases and one of ONNX's node tests"
     assert (tmp_path / "rep" / "report.json").exists()
     listing = _pytest(tmp_path, "--collect-only", "-q", *args)
     assert "conformance::elementwise/add[onnxruntime-dynamo]" in listing.stdout
+    assert "conformance::onnx-node/test_abs[onnxruntime-onnx]" in listing.stdout
 
     xdist = _pytest(tmp_path, "-q", "-n", "2", *args)
     assert xdist.returncode == 0, xdist.stdout + xdist.stderr

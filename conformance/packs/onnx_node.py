@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..generate import OPT_IN
 from ..model import Case, OpClass, Prebuilt, Spec, Tolerance
 
 CATEGORY = "onnx-node"
@@ -255,7 +256,7 @@ def make_case(entry: dict[str, Any], fp: str, onnx_version: str) -> Case:
         draw=_not_drawn,
         op_class=OpClass.ELEMENTWISE,  # unused: the test's own tolerance overrides the class rule
         min_opset=int(entry.get("opset") or 1),
-        tags=("onnx-node", *((f"op:{op}",) if op else ())),
+        tags=("onnx-node", OPT_IN, *((f"op:{op}",) if op else ())),
         tolerance=Tolerance(entry["rtol"], entry["atol"]),
         unspecified=("signed-zero",),  # ONNX's runner (assert_allclose) does not tell -0.0 from +0.0
         notes=f"ONNX node test {entry['name']} (onnx {onnx_version}); its expected outputs are the oracle.",
