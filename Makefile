@@ -4,9 +4,10 @@
 setup:
 	@scripts/setup
 
-# The main job: a compatibility report on every available backend.
+# The main job: a compatibility report on every available backend, recorded with
+# its history; reports land in reports/<date>/ and reports/latest/.
 report: setup
-	.venv/bin/conformance run --out reports/latest
+	.venv/bin/conformance nightly --max-examples 2
 
 test: setup
 	.venv/bin/ruff check .
