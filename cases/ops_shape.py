@@ -701,7 +701,9 @@ def interpolate(d: Draw) -> Spec:
     spatial = tuple(d.integer(f"size{i}", 1, 5) for i in range(rank))
     kwargs: dict[str, object] = {"mode": mode}
     if d.boolean("by_scale") and mode != "area":
-        kwargs["scale_factor"] = d.choice("scale_factor", (0.5, 2.0, 3.0, 1.5))
+        # Halving a size-1 axis leaves nothing: torch refuses an empty output, so 0.5 needs sizes >= 2.
+        scales = (0.5, 2.0, 3.0, 1.5) if min(spatial) >= 2 else (2.0, 3.0, 1.5)
+        kwargs["scale_factor"] = d.choice("scale_factor", scales)
     else:
         kwargs["size"] = tuple(d.integer(f"out{i}", 1, 7) for i in range(rank))
     if mode in _INTERP_RANK:
