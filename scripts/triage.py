@@ -1,6 +1,6 @@
 """Draft expectation entries from recorded runs, with whose fault each failure is and the evidence.
 
-    python scripts/triage.py DB [DB ...] > draft.toml
+    python scripts/triage.py [--known FILE] DB [DB ...] > draft.toml
 
 Reads every run in the given stores and groups failing results by case,
 exporter, backend and outcome. Whose fault a group is comes from evidence in
@@ -15,11 +15,12 @@ the results, by these rules, in order:
 
 The draft is reviewed by hand before it replaces entries in
 conformance/data/expectations.toml; notes from the review go in `reason`.
+Results already covered by the entries of `--known` (hand-written ones that
+span many cases, say) are left out of the draft.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections import defaultdict
 
@@ -32,13 +33,23 @@ def first_line(text: str, limit: int = 150) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def main(paths: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    known = []
+    if argv[:1] == ["--known"]:
+        from conformance.expectations import load
+
+        known, argv = load(argv[1]), argv[2:]
+    from conformance.store import Store
+
     rows = []
-    for path in paths:
-        with sqlite3.connect(path) as db:
-            rows += db.execute(
-                "SELECT case_id, category || '/' || case_name, backend, exporter, outcome, oracle, message FROM results"
-            ).fetchall()
+    for path in argv:
+        with Store(path) as store:
+            for run in store.runs():
+                for r in store.results(run.id):
+                    if r.outcome in FAILING and any(e.matches(r) for e in known):
+                        continue
+                    path_ = f"{r.category}/{r.case}"
+                    rows.append((r.case_id, path_, r.backend, r.exporter, str(r.outcome), str(r.oracle), r.message))
     passed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
     for case_id, _, backend, exporter, outcome, _, _ in rows:
         if outcome in ("pass", "xfail"):
