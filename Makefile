@@ -11,7 +11,7 @@ report: setup
 
 test: setup
 	.venv/bin/ruff check .
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n 2
 
 lint: setup
 	.venv/bin/ruff check .
