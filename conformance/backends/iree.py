@@ -181,7 +181,7 @@ class IREE:
         return IreeSession(context, function, declared_output_dtypes(model), vmfb_path)
 
     def run(self, session: IreeSession, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
-        result = session.function(*[np.ascontiguousarray(x) for x in inputs])
+        result = session.function(*[np.asarray(x, order="C") for x in inputs])
         values = list(result) if isinstance(result, (tuple, list)) else [result]
         outputs = [v.to_host() if hasattr(v, "to_host") else np.asarray(v) for v in values]
         return as_declared_all([np.array(o, copy=True) for o in outputs], session.dtypes)

@@ -82,10 +82,10 @@ class OnnxRuntime:
         for name, x in zip(names, inputs, strict=True):
             if x.dtype.name == "bfloat16":
                 feeds[name] = ort.OrtValue.ortvalue_from_numpy_with_onnx_type(
-                    np.ascontiguousarray(x).view(np.uint16), TensorProto.BFLOAT16
+                    np.asarray(x, order="C").view(np.uint16), TensorProto.BFLOAT16
                 )
             else:
-                feeds[name] = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(x))
+                feeds[name] = ort.OrtValue.ortvalue_from_numpy(np.asarray(x, order="C"))
         values = session.run_with_ort_values(None, feeds)
         return [_bfloat16_from_ortvalue(v) if v.data_type() == _BFLOAT16 else v.numpy() for v in values]
 

@@ -92,7 +92,7 @@ class OpenVINO:
         request = compiled.create_infer_request()
         feeds = []
         for x in inputs:
-            x = np.ascontiguousarray(x)
+            x = np.asarray(x, order="C")
             if x.dtype.name == "bfloat16":  # NumPy has no bf16 of its own: hand over the bits, typed
                 tensor = ov.Tensor(ov.Type.bf16, x.shape)
                 tensor.data[...] = x.view(np.float16)

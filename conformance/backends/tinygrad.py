@@ -94,7 +94,7 @@ class Tinygrad:
         from tinygrad import Tensor, dtypes
 
         with self._context():
-            feeds = dict(zip(session.names, [np.ascontiguousarray(x) for x in inputs], strict=True))
+            feeds = dict(zip(session.names, [np.asarray(x, order="C") for x in inputs], strict=True))
             try:
                 result = session.runner(feeds)
             except NotImplementedError as exc:  # "op='X' is not supported": the runner has no such op

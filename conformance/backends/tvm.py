@@ -128,6 +128,6 @@ class TVM:
     def run(self, session: TvmSession, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
         import tvm
 
-        args = [tvm.runtime.tensor(np.ascontiguousarray(x)) for x in inputs]
+        args = [tvm.runtime.tensor(np.asarray(x, order="C")) for x in inputs]
         result = session.vm["main"](*args)
         return as_declared_all([v.numpy() for v in _flatten(result)], session.dtypes)
