@@ -14,9 +14,9 @@ A TOML file of `[[expectation]]` tables:
     dtype = "float64"                 # optional glob over the instance's drawn dtype
     flaky = false                     # optional: the outcome comes and goes
 
-A result that matches an entry and has one of its outcomes becomes `xfail`;
-one that passes becomes `xpass` (the entry is stale) unless the entry is
-flaky. A different failure stays what it is: it was not expected.
+A result that matches an entry naming its outcome becomes `xfail`; one that
+passes becomes `xpass` (the entry is stale) unless a matching entry is flaky.
+A different failure stays what it is: it was not expected.
 """
 
 from __future__ import annotations
@@ -193,20 +193,28 @@ def load(path: Path | str) -> list[Expectation]:
 
 
 def apply(result: Result, expectations: Sequence[Expectation]) -> Result:
-    """Turn an expected failure into `xfail` and a stale expectation's pass into `xpass`."""
-    entry = next((e for e in expectations if e.matches(result)), None)
-    if entry is None or result.outcome in (Outcome.SKIP,):
+    """Turn an expected failure into `xfail` and a stale expectation's pass into `xpass`.
+
+    Of the entries that match, the one naming the actual outcome applies (a
+    broad entry, all of a backend's float64 mismatches say, must not hide a
+    narrower one for the same result).
+    """
+    matching = [e for e in expectations if e.matches(result)]
+    if not matching or result.outcome is Outcome.SKIP:
         return result
-    waiver = {**entry.to_dict(), "actual": str(result.outcome)}
     if result.outcome is Outcome.PASS:
-        if entry.flaky:
-            return replace(result, waiver=waiver)
+        flaky = next((e for e in matching if e.flaky), None)
+        if flaky is not None:
+            return replace(result, waiver={**flaky.to_dict(), "actual": str(result.outcome)})
+        entry = matching[0]
         expected = "/".join(str(o) for o in entry.outcomes)
         message = f"expected {expected} ({entry.reason}) but it passed: the expectation is stale"
-        return replace(result, outcome=Outcome.XPASS, message=message, waiver=waiver)
-    if result.outcome in entry.outcomes:
-        return replace(result, outcome=Outcome.XFAIL, message=f"[{result.outcome}] {result.message}", waiver=waiver)
-    return result
+        return replace(result, outcome=Outcome.XPASS, message=message, waiver={**entry.to_dict(), "actual": "pass"})
+    entry = next((e for e in matching if result.outcome in e.outcomes), None)
+    if entry is None:
+        return result
+    waiver = {**entry.to_dict(), "actual": str(result.outcome)}
+    return replace(result, outcome=Outcome.XFAIL, message=f"[{result.outcome}] {result.message}", waiver=waiver)
 
 
 def _toml_string(value: str) -> str:

@@ -156,3 +156,12 @@ def test_a_broken_expectations_file_stops_run_before_it_starts(tmp_path: Path) -
 def test_the_shipped_file_is_valid_and_reviewed() -> None:
     entries = load(builtin_path())
     assert all(not e.reason.startswith("TODO") for e in entries), "every shipped expectation has a reviewed reason"
+
+
+def test_the_entry_naming_the_actual_outcome_applies() -> None:
+    text = (
+        '[[expectation]]\nbackend = "openvino"\ncase = "*"\noutcome = "mismatch"\nflaky = true\nreason = "broad"\n\n'
+        '[[expectation]]\nbackend = "*"\ncase = "transcendental/exp"\noutcome = "export-fail"\nreason = "narrow"\n'
+    )
+    out = apply(_result(Outcome.EXPORT_FAIL, backend="openvino"), parse(text))
+    assert out.outcome is Outcome.XFAIL and out.waiver and out.waiver["reason"] == "narrow"
