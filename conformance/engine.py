@@ -6,7 +6,9 @@ and progress; none of them reaches into a stage directly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import json
 import platform
 import secrets
 import sys
@@ -21,8 +23,8 @@ from . import __version__
 from .backends import backend_version, select_backends
 from .compare import judge, tolerance_for
 from .execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, Executor, InProcessExecutor, ProcessExecutor
+from .expectations import ExpectationSet, builtin_path
 from .expectations import apply as apply_expectation
-from .expectations import builtin_path
 from .expectations import load as load_expectations
 from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
 from .generate import CaseError, discover_cases, draw_instances, select_cases
@@ -158,6 +160,10 @@ def _tolerances(
     return out
 
 
+#: Bump when oracle_agreement or the tolerance rule changes: cached agreements are then recomputed.
+AGREEMENT_RULE = 1
+
+
 def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[OracleAgreement, str]:
     """Do torch and the reference evaluator agree, and if not, how do they differ?
 
@@ -172,6 +178,21 @@ def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[Oracle
     if verdict.outcome is Outcome.PASS:
         return OracleAgreement.AGREE, ""
     return OracleAgreement.DIVERGE, f"reference evaluator vs torch: {verdict.outcome}: {verdict.message}"
+
+
+def cached_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[OracleAgreement, str]:
+    """The oracles' agreement, computed once per artifact and kept beside it: a warm run re-judges nothing twice."""
+    path = artifact.directory / "oracle" / "agreement.json"
+    try:
+        data = json.loads(path.read_text())
+        if data.get("rule") == AGREEMENT_RULE:
+            return OracleAgreement(data["agreement"]), data["why"]
+    except (OSError, ValueError, KeyError):
+        pass
+    agreement, why = oracle_agreement(instance, artifact)
+    with contextlib.suppress(OSError):  # a read-only cache only costs the recomputation
+        path.write_text(json.dumps({"rule": AGREEMENT_RULE, "agreement": str(agreement), "why": why}))
+    return agreement, why
 
 
 def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[Any], diverge: str) -> Verdict:
@@ -224,7 +245,7 @@ def run(
     backends = list(backends) if backends is not None else select_backends(options.backends)
     versions = {b.name: backend_version(b) for b in backends}
     cache = ArtifactCache(Path(options.cache_dir))
-    expectations = load_expectations(options.expectations) if options.expectations else []
+    expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
 
     planned: list[CaseInstance] = []
     for c in selected:
@@ -326,7 +347,7 @@ def run_instance(
             result(b, Outcome.EXPORT_FAIL, OracleAgreement.NO_SPEC, started, message=artifact.export_error)
             for b in backends
         ]
-    agreement, why = oracle_agreement(instance, artifact)
+    agreement, why = cached_agreement(instance, artifact)
     diverge = why if agreement is OracleAgreement.DIVERGE else ""
     results = []
     started = time.perf_counter()

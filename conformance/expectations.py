@@ -192,14 +192,49 @@ def load(path: Path | str) -> list[Expectation]:
     return parse(text, str(path))
 
 
-def apply(result: Result, expectations: Sequence[Expectation]) -> Result:
+@dataclass(frozen=True)
+class ExpectationSet:
+    """Entries indexed by their exact case, so a result is checked against a few, not hundreds.
+
+    A reviewed file holds an entry per failing instance; matching every result
+    against all of them would cost more than running most backends.
+    """
+
+    entries: tuple[Expectation, ...]
+    by_case: dict[str, tuple[int, ...]]
+    patterns: tuple[int, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[Expectation]) -> ExpectationSet:
+        entries = tuple(entries)
+        by_case: dict[str, list[int]] = {}
+        patterns = []
+        for i, e in enumerate(entries):
+            if "*" in e.case or "?" in e.case:
+                patterns.append(i)
+            else:  # ids hold brackets; without * or ? an entry names one case or instance exactly
+                by_case.setdefault(e.case, []).append(i)
+        return cls(entries, {k: tuple(v) for k, v in by_case.items()}, tuple(patterns))
+
+    def matching(self, result: Result) -> list[Expectation]:
+        keys = (result.case_id, f"{result.category}/{result.case}", result.case)
+        candidates = set(self.patterns)
+        for key in keys:
+            candidates.update(self.by_case.get(key, ()))
+        return [self.entries[i] for i in sorted(candidates) if self.entries[i].matches(result)]
+
+
+def apply(result: Result, expectations: Sequence[Expectation] | ExpectationSet) -> Result:
     """Turn an expected failure into `xfail` and a stale expectation's pass into `xpass`.
 
     Of the entries that match, the one naming the actual outcome applies (a
     broad entry, all of a backend's float64 mismatches say, must not hide a
     narrower one for the same result).
     """
-    matching = [e for e in expectations if e.matches(result)]
+    if isinstance(expectations, ExpectationSet):
+        matching = expectations.matching(result)
+    else:
+        matching = [e for e in expectations if e.matches(result)]
     if not matching or result.outcome is Outcome.SKIP:
         return result
     if result.outcome is Outcome.PASS:

@@ -98,7 +98,7 @@ class ConformanceSession:
         self.run_id = workerinput["conformance_run_id"] if workerinput else _new_run_id()
         self._store: Any = None
         self._executor: Any = None
-        self._expectations: list[Any] | None = None
+        self._expectations: Any = None
         self.backends: dict[str, Any] = {}
 
     # ------------------------------------------------------------ xdist
@@ -121,11 +121,11 @@ class ConformanceSession:
             self._executor = ProcessExecutor(self.options.timeout, self.options.memory_limit_mb)
         return self._executor
 
-    def expectations(self) -> list[Any]:
+    def expectations(self) -> Any:
         if self._expectations is None:
-            from .expectations import load
+            from .expectations import ExpectationSet, load
 
-            self._expectations = load(self.options.expectations) if self.options.expectations else []
+            self._expectations = ExpectationSet.of(load(self.options.expectations) if self.options.expectations else [])
         return self._expectations
 
     def _records(self) -> bool:
