@@ -235,31 +235,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .engine import Progress, RunOptions, run
-    from .export import default_cache_dir
+    from .engine import Progress, run
     from .report import write_reports
-    from .store import Store, default_db_path
+    from .store import Store
 
     if args.max_examples < 1:
         raise UsageError("conformance run: --max-examples must be at least 1")
     if args.timeout <= 0:
         raise UsageError("conformance run: --timeout must be positive")
-    options = RunOptions(
-        cases=args.cases,
-        backends=args.backends,
-        exporters=tuple(e.strip() for e in args.exporters.split(",") if e.strip()),
-        opset=args.opset,
-        max_examples=args.max_examples,
-        seed=args.seed,
-        special_values=args.special_values,
-        cache_dir=args.cache_dir or default_cache_dir(),
-        db=args.db or default_db_path(),
-        command=shlex.join(["conformance", *argv]),
-        isolate=not args.in_process,
-        expectations=_expectations_path(args.expectations),
-        timeout=args.timeout,
-        memory_limit_mb=args.memory_limit,
-    )
+    options = _run_options(args, argv)
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -336,6 +320,32 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     if data["export_failures"]:
         print(f"instances that did not export: {len(data['export_failures'])} (see --json)")
     return EXIT_OK
+
+
+def _run_options(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
+    """RunOptions from the flags `run` and `nightly` share; a flag a command lacks keeps its default."""
+    from .engine import RunOptions
+    from .export import default_cache_dir
+    from .store import default_db_path
+
+    defaults = RunOptions()
+    return RunOptions(
+        cases=args.cases,
+        backends=args.backends,
+        exporters=tuple(e.strip() for e in args.exporters.split(",") if e.strip()),
+        opset=args.opset,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        special_values=getattr(args, "special_values", False),
+        cache_dir=args.cache_dir or default_cache_dir(),
+        db=args.db or default_db_path(),
+        command=shlex.join(["conformance", *argv]),
+        isolate=not getattr(args, "in_process", False),
+        expectations=_expectations_path(getattr(args, "expectations", None)),
+        timeout=getattr(args, "timeout", defaults.timeout),
+        memory_limit_mb=getattr(args, "memory_limit", defaults.memory_limit_mb),
+        **extra,
+    )
 
 
 def _expectations_path(value: str | None) -> Path | None:
@@ -420,28 +430,15 @@ def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run, record with the nightly profile, report into OUT_ROOT/<date>/ and OUT_ROOT/latest/, diff."""
     import shutil
 
-    from .engine import RunOptions, run
-    from .export import default_cache_dir
+    from .engine import run
     from .history import diff_results, previous_run
     from .report import report_data, write_reports
-    from .store import Store, default_db_path
+    from .store import Store
 
     if args.max_examples < 1:
         raise UsageError("conformance nightly: --max-examples must be at least 1")
     threshold = _threshold(args.threshold)
-    options = RunOptions(
-        cases=args.cases,
-        backends=args.backends,
-        exporters=tuple(e.strip() for e in args.exporters.split(",") if e.strip()),
-        opset=args.opset,
-        max_examples=args.max_examples,
-        seed=args.seed,
-        cache_dir=args.cache_dir or default_cache_dir(),
-        db=args.db or default_db_path(),
-        command=shlex.join(["conformance", *argv]),
-        expectations=_expectations_path(None),
-        profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"),
-    )
+    options = _run_options(args, argv, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
     summary = run(options)
     with Store(options.db) as store:
         record = store.run(summary.run_id)

@@ -268,17 +268,6 @@ class Diff:
         return "\n".join(lines)
 
 
-def _judged(r: Result) -> bool:
-    """The backend produced outputs that were measured (metrics mean something)."""
-    return r.metrics.elements > 0 and r.outcome in {
-        Outcome.PASS,
-        Outcome.MISMATCH,
-        Outcome.SPECIAL,
-        Outcome.XFAIL,
-        Outcome.XPASS,
-    }
-
-
 def diff_results(
     before: Sequence[Result],
     after: Sequence[Result],
@@ -309,7 +298,7 @@ def diff_results(
             d.changed_failures.append(change)
         elif rb.outcome is Outcome.UNSUPPORTED and ra.outcome not in NOT_RUN:
             d.lost_coverage.append(change)
-        elif _judged(ra) and _judged(rb):  # same verdict either way: did the error itself move?
+        elif ra.measured and rb.measured:  # same verdict either way: did the error itself move?
             ua, ub = ra.metrics.max_ulp, rb.metrics.max_ulp
             drift = Change(*k, str(ra.outcome), str(rb.outcome), ua, ub, rb.message)
             if _worse(ua, ub, threshold):

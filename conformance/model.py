@@ -50,6 +50,10 @@ FAILING = frozenset(
 )
 
 
+#: Outcomes reached by comparing outputs (as opposed to failing before any).
+_MEASURED = frozenset({Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL, Outcome.XPASS})
+
+
 class OracleAgreement(enum.StrEnum):
     """Whether torch (the source) and the ONNX reference evaluator (the spec) agree."""
 
@@ -260,6 +264,11 @@ class Result:
     #: The expectation that turned this result into xfail/xpass (its reason,
     #: link and the actual outcome), None when none applied.
     waiver: Mapping[str, Any] | None = None
+
+    @property
+    def measured(self) -> bool:
+        """The backend produced outputs that were compared, so the metrics mean something."""
+        return self.metrics.elements > 0 and self.outcome in _MEASURED
 
     def to_dict(self) -> dict[str, Any]:
         return {

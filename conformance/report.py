@@ -114,16 +114,6 @@ def _histogram(values: Iterable[float], bins: Sequence[tuple[str, float]]) -> li
     return [{"label": label, "count": n} for (label, _), n in zip(bins, counts, strict=True)]
 
 
-def _measured(r: Result) -> bool:
-    return r.metrics.elements > 0 and r.outcome in {
-        Outcome.PASS,
-        Outcome.MISMATCH,
-        Outcome.SPECIAL,
-        Outcome.XFAIL,
-        Outcome.XPASS,
-    }
-
-
 def _worst(outcomes: Iterable[Outcome]) -> Outcome:
     return max(outcomes, key=lambda o: SEVERITY.get(o, 0))
 
@@ -196,7 +186,7 @@ def report_data(
         versions.setdefault(r.backend, r.backend_version)
     backends: dict[str, Any] = {}
     for name, f in figures.items():
-        mine = [r for r in results if r.backend == name and _measured(r)]
+        mine = [r for r in results if r.backend == name and r.measured]
         backends[name] = {
             "version": versions.get(name, ""),
             **f.to_dict(),
