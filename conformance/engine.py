@@ -14,7 +14,7 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def environment(backends: Sequence[Backend]) -> dict[str, Any]:
+def environment(backend_versions: Mapping[str, str]) -> dict[str, Any]:
     """Versions and machine facts that a result depends on, recorded with every run."""
     import numpy
     import onnx
@@ -129,7 +129,7 @@ def environment(backends: Sequence[Backend]) -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "numpy": numpy.__version__,
         "onnx": onnx.__version__,
-        "backends": {b.name: backend_version(b) for b in backends},
+        "backends": dict(backend_versions),
     }
     torch = sys.modules.get("torch")
     if torch is None:
@@ -265,7 +265,7 @@ def run(
             summary.run_id,
             utc_now(),
             seed=options.seed,
-            environment=environment(backends),
+            environment=environment(versions),
             options=options.to_dict(),
             command=options.command,
             profile=options.profile,

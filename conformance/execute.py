@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .model import Artifact, Backend, Outcome, Unsupported
+from .model import Artifact, Backend, Outcome, Unsupported, error_text
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ class Execution:
 
 
 _OUT_OF_MEMORY = "out of memory (MemoryError): the backend exceeded the worker's memory limit"
-
-
-def error_text(exc: BaseException, limit: int = 2000) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> Execution:

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles
+from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text
 
 #: Bump when the artifact layout or oracle computation changes: old entries are then ignored.
 ARTIFACT_FORMAT = 1
@@ -108,15 +107,9 @@ _EXPORT_FUNCTIONS: dict[str, Callable[[Any, tuple[Any, ...], int, DynamicAxes], 
 }
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def exporter_message(exc: BaseException, limit: int = 2000) -> str:
-    """The exporter's own words, first lines first, without our traceback."""
-    text = _ANSI.sub("", f"{type(exc).__name__}: {exc}").strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    text = "\n".join(lines[:25])
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def exporter_message(exc: BaseException) -> str:
+    """The exporter's own words, first lines first: its messages run to pages."""
+    return error_text(exc, max_lines=25)
 
 
 def export_model(

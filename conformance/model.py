@@ -7,6 +7,7 @@ Nothing here imports torch, so a vendor who only runs materialized artifacts
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,6 +296,17 @@ class Result:
 class Availability:
     ok: bool
     reason: str = ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = None) -> str:
+    """An exception as one recorded message: its type and words, no traceback, no colour codes."""
+    text = _ANSI.sub("", f"{type(exc).__name__}: {exc}").strip()
+    if max_lines is not None:
+        text = "\n".join([ln for ln in text.splitlines() if ln.strip()][:max_lines])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Unsupported(Exception):

@@ -135,7 +135,7 @@ class ConformanceSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self._records():
             return
-        from .backends import select_backends
+        from .backends import backend_version, select_backends
         from .engine import environment, utc_now
 
         try:
@@ -147,7 +147,7 @@ class ConformanceSession:
             self.run_id,
             utc_now(),
             seed=self.options.seed,
-            environment=environment(backends),
+            environment=environment({b.name: backend_version(b) for b in backends}),
             options=self.options.to_dict(),
             command=self.options.command,
         )

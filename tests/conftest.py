@@ -12,10 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance.engine import RunOptions
+from conformance.model import Metrics, OracleAgreement, Outcome, Result
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -63,3 +65,32 @@ def conformance(*args: str, cwd: Path | None = None, timeout: float = 600) -> su
         timeout=timeout,
         env=os.environ.copy(),
     )
+
+
+def make_result(
+    case_id: str,
+    outcome: Outcome = Outcome.PASS,
+    *,
+    backend: str = "onnxruntime",
+    message: str = "",
+    metrics: Metrics | None = None,
+    **fields: Any,
+) -> Result:
+    """A result row for report and store tests: case and category come from the id."""
+    category, rest = case_id.split("/", 1)
+    row: dict[str, Any] = {
+        "run_id": "",
+        "case_id": case_id,
+        "case": rest.split("[", 1)[0],
+        "category": category,
+        "backend": backend,
+        "backend_version": "1.0",
+        "exporter": "dynamo",
+        "opset": 18,
+        "outcome": outcome,
+        "oracle": OracleAgreement.AGREE,
+        "metrics": metrics or Metrics(),
+        "message": message,
+    }
+    row.update(fields)
+    return Result(**row)

@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from conformance.model import Metrics, OracleAgreement, Outcome, Result
+from conformance.model import Metrics, Outcome, Result
 from conformance.report import write_reports
 from conformance.store import Store
+
+from .conftest import make_result
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -204,21 +206,8 @@ class Browser:
 
 
 def _result(case_id: str, backend: str, outcome: Outcome, *, message: str = "", **metrics: Any) -> Result:
-    category, rest = case_id.split("/", 1)
-    return Result(
-        run_id="",
-        case_id=case_id,
-        case=rest.split("[", 1)[0],
-        category=category,
-        backend=backend,
-        backend_version="1.0",
-        exporter="dynamo",
-        opset=18,
-        outcome=outcome,
-        oracle=OracleAgreement.AGREE,
-        metrics=Metrics(**metrics),
-        message=message,
-        params={"dtype": "float32"},
+    return make_result(
+        case_id, outcome, backend=backend, message=message, metrics=Metrics(**metrics), params={"dtype": "float32"}
     )
 
 

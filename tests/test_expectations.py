@@ -9,9 +9,9 @@ import pytest
 
 from conformance.engine import RunOptions, run
 from conformance.expectations import ExpectationError, apply, builtin_path, load, parse
-from conformance.model import Metrics, OracleAgreement, Outcome, Result
+from conformance.model import Outcome, Result
 
-from .conftest import conformance
+from .conftest import conformance, make_result
 from .test_engine import exp_exact
 
 GOOD = """
@@ -36,19 +36,13 @@ flaky = true
 
 def _result(outcome: Outcome, *, backend: str = "onnxruntime", case: str = "exp", category: str = "transcendental",
             version: str = "1.32.0", opset: int = 18) -> Result:  # fmt: skip
-    return Result(
-        run_id="r",
-        case_id=f"{category}/{case}[abc]",
-        case=case,
-        category=category,
+    return make_result(
+        f"{category}/{case}[abc]",
+        outcome,
         backend=backend,
-        backend_version=version,
-        exporter="dynamo",
-        opset=opset,
-        outcome=outcome,
-        oracle=OracleAgreement.AGREE,
-        metrics=Metrics(),
         message="off by 2 ulp",
+        backend_version=version,
+        opset=opset,
     )
 
 

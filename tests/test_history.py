@@ -23,28 +23,15 @@ from conformance.history import (
     series_runs,
     trend,
 )
-from conformance.model import Metrics, OracleAgreement, Outcome, Result
+from conformance.model import Metrics, Outcome, Result
 from conformance.store import Store
 
-from .conftest import conformance
+from .conftest import conformance, make_result
 
 
 def result(case_id: str, outcome: Outcome = Outcome.PASS, backend: str = "onnxruntime", **metrics: float) -> Result:
-    category, rest = case_id.split("/", 1)
-    return Result(
-        run_id="",
-        case_id=case_id,
-        case=rest.split("[", 1)[0],
-        category=category,
-        backend=backend,
-        backend_version="1.0",
-        exporter="dynamo",
-        opset=18,
-        outcome=outcome,
-        oracle=OracleAgreement.AGREE,
-        metrics=Metrics(elements=4, **metrics),
-        message="" if outcome is Outcome.PASS else f"{outcome} here",
-    )
+    message = "" if outcome is Outcome.PASS else f"{outcome} here"
+    return make_result(case_id, outcome, backend=backend, message=message, metrics=Metrics(elements=4, **metrics))
 
 
 def record_run(

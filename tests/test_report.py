@@ -34,33 +34,18 @@ from conformance.report import (
 )
 from conformance.store import Store
 
-from .conftest import conformance
+from .conftest import conformance, make_result
 
 HOSTILE = "<script>window.__pwned=1</script> | `x` </script><b>bold</b> & \x1b[31mred\x1b[0m \x00\x07 end"
 
 
 def result(case_id: str, outcome: Outcome, backend: str = "onnxruntime", message: str = "", **kw: Any) -> Result:
-    category, rest = case_id.split("/", 1)
     oracle = kw.pop("oracle", OracleAgreement.AGREE)
     waiver = kw.pop("waiver", None)
-    return Result(
-        run_id="",
-        case_id=case_id,
-        case=rest.split("[", 1)[0],
-        category=category,
-        backend=backend,
-        backend_version="9.9",
-        exporter="dynamo",
-        opset=18,
-        outcome=outcome,
-        oracle=oracle,
-        metrics=Metrics(**kw),
-        message=message,
-        params={"dtype": "float16", "shape": [2, 3]},
-        seed=7,
-        duration_s=0.25,
-        waiver=waiver,
-    )
+    return make_result(
+        case_id, outcome, backend=backend, message=message, metrics=Metrics(**kw), backend_version="9.9",
+        oracle=oracle, params={"dtype": "float16", "shape": [2, 3]}, seed=7, duration_s=0.25, waiver=waiver,
+    )  # fmt: skip
 
 
 ROWS = [
