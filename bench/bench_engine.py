@@ -32,7 +32,7 @@ DEFAULT_CASES = "relu,add,mul,greater,exp,tanh,sum,mean,softmax,matmul,conv2d,re
 
 def _phase(args: argparse.Namespace) -> dict[str, Any]:
     from conformance.engine import Progress, RunOptions, run
-    from conformance.execute import Execution, InProcessExecutor, ProcessExecutor
+    from conformance.execute import Collect, Execution, InProcessExecutor, ProcessExecutor
     from conformance.model import Artifact, Backend
 
     executions: list[Execution] = []
@@ -42,13 +42,15 @@ def _phase(args: argparse.Namespace) -> dict[str, Any]:
     class Recording:
         """Wraps the executor a run would use and keeps each backend-side timing."""
 
-        def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-            return self.execute_all([backend], artifact)[0]
+        def submit(self, backends: list[Backend], artifact: Artifact) -> Collect:
+            collect = inner.submit(backends, artifact)
 
-        def execute_all(self, backends: list[Backend], artifact: Artifact) -> list[Execution]:
-            results = inner.execute_all(backends, artifact)
-            executions.extend(results)
-            return results
+            def recorded() -> list[Execution]:
+                results = collect()
+                executions.extend(results)
+                return results
+
+            return recorded
 
         def close(self) -> None:
             inner.close()

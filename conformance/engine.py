@@ -22,7 +22,16 @@ from typing import Any
 from . import __version__
 from .backends import backend_version, select_backends
 from .compare import judge, tolerance_for
-from .execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, Executor, InProcessExecutor, ProcessExecutor
+from .execute import (
+    DEFAULT_MEMORY_LIMIT_MB,
+    DEFAULT_TIMEOUT_S,
+    Collect,
+    Execution,
+    Executor,
+    InProcessExecutor,
+    ProcessExecutor,
+    execute_all,
+)
 from .expectations import ExpectationSet, builtin_path
 from .expectations import apply as apply_expectation
 from .expectations import load as load_expectations
@@ -270,18 +279,35 @@ def run(
             command=options.command,
             profile=options.profile,
         )
+
+        def record(results: list[Result]) -> None:
+            results = [apply_expectation(replace(r, run_id=summary.run_id), expectations) for r in results]
+            store.record_many(results)
+            summary.results.extend(results)
+            for r in results:
+                progress.result(r)
+
+        # One instance waits on the backends while the driver judges the one
+        # before it and builds the one after it: with workers, the harness's
+        # own work overlaps the backends' instead of adding to it.
+        waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
         try:
             for instance in planned:
                 exporters = (PREBUILT_EXPORTER,) if instance.prebuilt is not None else options.exporters
                 for exporter in exporters:
-                    for result in run_instance(
-                        instance, exporter, options.opset, backends, versions, cache, executor, summary
-                    ):
-                        result = apply_expectation(replace(result, run_id=summary.run_id), expectations)
-                        store.record(result)
-                        summary.results.append(result)
-                        progress.result(result)
+                    staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
+                    previous = (waiting[0], waiting[1]()) if waiting is not None else None
+                    waiting = (
+                        (staged, executor.submit(backends, staged.artifact)) if isinstance(staged, Staged) else None
+                    )
+                    if previous is not None:
+                        record(judge_instance(*previous, backends, versions))
+                    if not isinstance(staged, Staged):
+                        record(staged)
+            if waiting is not None:
+                staged, collect, waiting = waiting[0], waiting[1], None
+                record(judge_instance(staged, collect(), backends, versions))
             status = "complete"
         finally:
             executor.close()
@@ -289,53 +315,76 @@ def run(
     return summary
 
 
-def run_instance(
+@dataclass(frozen=True)
+class Staged:
+    """An instance with its artifact built and its oracles compared: it only waits for the backends."""
+
+    instance: CaseInstance
+    exporter: str
+    opset: int
+    artifact: Artifact
+    agreement: OracleAgreement
+    why: str
+
+
+def _result(
+    instance: CaseInstance,
+    exporter: str,
+    opset: int,
+    backend: Backend,
+    versions: Mapping[str, str],
+    outcome: Outcome,
+    oracle: OracleAgreement,
+    started: float,
+    *,
+    metrics: Metrics | None = None,
+    message: str = "",
+) -> Result:
+    return Result(
+        run_id="",
+        case_id=instance.id,
+        case=instance.case.name,
+        category=instance.case.category,
+        backend=backend.name,
+        backend_version=versions[backend.name],
+        exporter=exporter,
+        opset=opset,
+        outcome=outcome,
+        oracle=oracle,
+        metrics=metrics or Metrics(),
+        message=message,
+        params=instance.params,
+        seed=instance.seed,
+        duration_s=time.perf_counter() - started,
+    )
+
+
+def stage_instance(
     instance: CaseInstance,
     exporter: str,
     opset: int,
     backends: Sequence[Backend],
-    versions: dict[str, str],
+    versions: Mapping[str, str],
     cache: ArtifactCache,
-    executor: Executor,
     summary: RunSummary | None = None,
-) -> list[Result]:
-    """One instance on one exporter, judged on each backend (results not yet recorded)."""
-
-    def result(
-        backend: Backend,
-        outcome: Outcome,
-        oracle: OracleAgreement,
-        started: float,
-        *,
-        metrics: Metrics | None = None,
-        message: str = "",
-    ) -> Result:
-        return Result(
-            run_id="",
-            case_id=instance.id,
-            case=instance.case.name,
-            category=instance.case.category,
-            backend=backend.name,
-            backend_version=versions[backend.name],
-            exporter=exporter,
-            opset=opset,
-            outcome=outcome,
-            oracle=oracle,
-            metrics=metrics or Metrics(),
-            message=message,
-            params=instance.params,
-            seed=instance.seed,
-            duration_s=time.perf_counter() - started,
-        )
-
+) -> Staged | list[Result]:
+    """Build (or load) the artifact and compare the oracles; the results at once where no backend can run."""
     started = time.perf_counter()
+
+    def every_backend(outcome: Outcome, message: str, at_opset: int = opset) -> list[Result]:
+        return [
+            _result(
+                instance, exporter, at_opset, b, versions, outcome, OracleAgreement.NO_SPEC, started, message=message
+            )
+            for b in backends
+        ]
+
     if instance.prebuilt is None and opset < instance.case.min_opset:
-        msg = f"case needs opset {instance.case.min_opset}, run uses {opset}"
-        return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=msg) for b in backends]
+        return every_backend(Outcome.SKIP, f"case needs opset {instance.case.min_opset}, run uses {opset}")
     try:
         artifact = build_artifact(instance, exporter, opset, cache)
     except OracleError as exc:
-        return [result(b, Outcome.SKIP, OracleAgreement.NO_SPEC, started, message=str(exc)) for b in backends]
+        return every_backend(Outcome.SKIP, str(exc))
     if instance.prebuilt is not None:
         opset = artifact.opset  # the model's own, not the run's: nothing was exported
     if summary is not None and artifact.fresh:
@@ -343,23 +392,44 @@ def run_instance(
     elif summary is not None:
         summary.cached += 1
     if artifact.export_error:
-        return [
-            result(b, Outcome.EXPORT_FAIL, OracleAgreement.NO_SPEC, started, message=artifact.export_error)
-            for b in backends
-        ]
+        return every_backend(Outcome.EXPORT_FAIL, artifact.export_error, opset)
     agreement, why = cached_agreement(instance, artifact)
+    return Staged(instance, exporter, opset, artifact, agreement, why)
+
+
+def judge_instance(
+    staged: Staged, executions: Sequence[Execution], backends: Sequence[Backend], versions: Mapping[str, str]
+) -> list[Result]:
+    """Each backend's execution judged against the oracles."""
+    instance, artifact, agreement, why = staged.instance, staged.artifact, staged.agreement, staged.why
     diverge = why if agreement is OracleAgreement.DIVERGE else ""
     results = []
-    started = time.perf_counter()
-    executions = executor.execute_all(backends, artifact)
     for backend, execution in zip(backends, executions, strict=True):
         # A result's duration is its backend's own prepare and run, plus judging it.
         started = time.perf_counter() - execution.prepare_seconds - execution.run_seconds
+        stamp = (instance, staged.exporter, staged.opset, backend, versions)
         if execution.failure is not None:
-            results.append(result(backend, execution.failure, agreement, started, message=execution.message))
+            results.append(_result(*stamp, execution.failure, agreement, started, message=execution.message))
             continue
         assert execution.outputs is not None
         verdict = judge_outputs(instance, artifact, execution.outputs, diverge)
         message = verdict.message or (why if agreement is OracleAgreement.NO_SPEC else "")
-        results.append(result(backend, verdict.outcome, agreement, started, metrics=verdict.metrics, message=message))
+        results.append(_result(*stamp, verdict.outcome, agreement, started, metrics=verdict.metrics, message=message))
     return results
+
+
+def run_instance(
+    instance: CaseInstance,
+    exporter: str,
+    opset: int,
+    backends: Sequence[Backend],
+    versions: Mapping[str, str],
+    cache: ArtifactCache,
+    executor: Executor,
+    summary: RunSummary | None = None,
+) -> list[Result]:
+    """One instance on one exporter, judged on each backend (results not yet recorded)."""
+    staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary)
+    if not isinstance(staged, Staged):
+        return staged
+    return judge_instance(staged, execute_all(executor, backends, staged.artifact), backends, versions)

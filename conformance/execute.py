@@ -2,7 +2,9 @@
 
 An `Executor` decides where that happens. The in-process one is the simplest;
 worker-process isolation (a crash or hang costs one result) plugs in behind
-the same protocol.
+the same protocol. `submit` starts the backends and returns the call that
+waits for them, so the engine can prepare the next instance and judge the
+last one while the workers run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,44 +43,60 @@ _OUT_OF_MEMORY = "out of memory (MemoryError): the backend exceeded the worker's
 
 
 def execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> Execution:
+    return _execute(backend, model_path, inputs)[0]
+
+
+def _execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> tuple[Execution, Any]:
+    """The execution and the prepared session: a worker answers first and frees the session after."""
     start = time.perf_counter()
     try:
         session = backend.prepare(model_path)
     except MemoryError:
-        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, time.perf_counter() - start)
+        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, time.perf_counter() - start), None
     except Unsupported as exc:
-        return Execution(None, Outcome.UNSUPPORTED, str(exc), time.perf_counter() - start)
+        return Execution(None, Outcome.UNSUPPORTED, str(exc), time.perf_counter() - start), None
     except Exception as exc:
-        return Execution(None, Outcome.LOAD_FAIL, error_text(exc), time.perf_counter() - start)
+        return Execution(None, Outcome.LOAD_FAIL, error_text(exc), time.perf_counter() - start), None
     prepared = time.perf_counter()
     try:
         outputs = backend.run(session, inputs)
     except MemoryError:
-        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, prepared - start, time.perf_counter() - prepared)
+        failure = Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, prepared - start, time.perf_counter() - prepared)
+        return failure, session
     except Unsupported as exc:
-        return Execution(None, Outcome.UNSUPPORTED, str(exc), prepared - start, time.perf_counter() - prepared)
+        failure = Execution(None, Outcome.UNSUPPORTED, str(exc), prepared - start, time.perf_counter() - prepared)
+        return failure, session
     except Exception as exc:
-        return Execution(None, Outcome.RUN_ERROR, error_text(exc), prepared - start, time.perf_counter() - prepared)
+        failure = Execution(None, Outcome.RUN_ERROR, error_text(exc), prepared - start, time.perf_counter() - prepared)
+        return failure, session
     done = time.perf_counter()
-    return Execution(tuple(np.asarray(o) for o in outputs), None, "", prepared - start, done - prepared)
+    return Execution(tuple(np.asarray(o) for o in outputs), None, "", prepared - start, done - prepared), session
+
+
+#: Waits for the executions of one submission, in the order of its backends.
+Collect = Callable[[], list[Execution]]
 
 
 class Executor(Protocol):
-    def execute(self, backend: Backend, artifact: Artifact) -> Execution: ...
+    def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
+        """Start every backend on the artifact; call the result to wait for them.
 
-    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]: ...
+        A caller collects one submission before it submits again.
+        """
+        ...
 
     def close(self) -> None: ...
 
 
+def execute_all(executor: Executor, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]:
+    return executor.submit(backends, artifact)()
+
+
 class InProcessExecutor:
-    """Runs backends in the driver process: fastest, but a segfault ends the run."""
+    """Runs backends in the driver process when collected: fastest, but a segfault ends the run."""
 
-    def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-        return execute(backend, artifact.model_path, artifact.inputs)
-
-    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]:
-        return [self.execute(b, artifact) for b in backends]
+    def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
+        return lambda: [execute(b, artifact.model_path, artifact.inputs) for b in backends]
 
     def close(self) -> None:
         pass
@@ -118,7 +136,9 @@ def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb:
         if request is None:
             return
         model_path, inputs = request
-        conn.send(execute(backend, Path(model_path), tuple(inputs)))
+        execution, session = _execute(backend, Path(model_path), tuple(inputs))
+        conn.send(execution)
+        del session  # freeing a session (thread pools, arenas) is the backend's time, not the driver's wait
 
 
 def _signal_name(exitcode: int | None) -> str:
@@ -192,6 +212,7 @@ class ProcessExecutor:
         self.timeout = timeout
         self.memory_limit_mb = memory_limit_mb
         self._workers: dict[str, _Worker] = {}
+        self._busy: set[str] = set()
 
     def _worker(self, backend: Backend) -> _Worker | Execution:
         worker = self._workers.get(backend.name)
@@ -220,19 +241,18 @@ class ProcessExecutor:
         worker.stop(kill=True)
         return Execution(None, Outcome.CRASH, message, 0.0, elapsed)
 
-    def execute(self, backend: Backend, artifact: Artifact) -> Execution:
-        return self.execute_all([backend], artifact)[0]
+    def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
+        """Send the artifact to every backend's worker at once; the workers run side by side.
 
-    def execute_all(self, backends: Sequence[Backend], artifact: Artifact) -> list[Execution]:
-        """Send the artifact to every backend's worker at once and gather the answers.
-
-        The workers run side by side, so a run uses every core; each still has
-        its own timeout, and a crash or hang costs only its own result.
+        Each still has its own timeout, counted from this call, and a crash or
+        hang costs only its own result.
         """
         done: dict[str, Execution] = {}
         waiting: dict[Any, tuple[str, _Worker]] = {}
         start = time.perf_counter()
         for backend in backends:
+            if backend.name in self._busy:
+                raise RuntimeError(f"the last submission to {backend.name} was not collected")
             worker = self._worker(backend)
             if isinstance(worker, Execution):
                 done[backend.name] = worker
@@ -243,28 +263,40 @@ class ProcessExecutor:
                 done[backend.name] = self._crashed(backend.name, worker, time.perf_counter() - start)
                 continue
             waiting[worker.conn] = (backend.name, worker)
+            self._busy.add(backend.name)
+        names = [b.name for b in backends]
+        return lambda: self._collect(names, done, waiting, start)
+
+    def _collect(
+        self, names: list[str], done: dict[str, Execution], waiting: dict[Any, tuple[str, _Worker]], start: float
+    ) -> list[Execution]:
         deadline = start + self.timeout
-        while waiting:
-            ready = multiprocessing.connection.wait(list(waiting), timeout=max(0.0, deadline - time.perf_counter()))
-            if not ready:
-                for name, worker in waiting.values():
-                    del self._workers[name]
-                    worker.stop(kill=True)
-                    done[name] = Execution(
-                        None,
-                        Outcome.TIMEOUT,
-                        f"no answer after {self.timeout:g} s; worker killed",
-                        0.0,
-                        time.perf_counter() - start,
-                    )
-                break
-            for conn in ready:
-                name, worker = waiting.pop(conn)
-                try:
-                    done[name] = conn.recv()
-                except (EOFError, OSError):
-                    done[name] = self._crashed(name, worker, time.perf_counter() - start)
-        return [done[b.name] for b in backends]
+        try:
+            while waiting:
+                timeout = max(0.0, deadline - time.perf_counter())
+                ready = multiprocessing.connection.wait(list(waiting), timeout=timeout)
+                if not ready:
+                    for name, worker in waiting.values():
+                        del self._workers[name]
+                        worker.stop(kill=True)
+                        done[name] = Execution(
+                            None,
+                            Outcome.TIMEOUT,
+                            f"no answer after {self.timeout:g} s; worker killed",
+                            0.0,
+                            time.perf_counter() - start,
+                        )
+                    waiting.clear()
+                    break
+                for conn in ready:
+                    name, worker = waiting.pop(conn)
+                    try:
+                        done[name] = conn.recv()
+                    except (EOFError, OSError):
+                        done[name] = self._crashed(name, worker, time.perf_counter() - start)
+        finally:
+            self._busy.difference_update(names)
+        return [done[name] for name in names]
 
     def close(self) -> None:
         for worker in self._workers.values():

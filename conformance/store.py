@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,28 +156,34 @@ class Store:
             self._db.execute("UPDATE runs SET finished = ?, status = ? WHERE id = ?", (finished, status, run_id))
 
     def record(self, result: Result) -> None:
-        """Commit one result at once: what is recorded survives a killed run."""
+        self.record_many([result])
+
+    def record_many(self, results: Sequence[Result]) -> None:
+        """Commit the results of one instance at once, as they arrive: what is recorded survives a killed run."""
         with self._db:
-            self._db.execute(
+            self._db.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    result.run_id,
-                    result.case_id,
-                    result.case,
-                    result.category,
-                    result.backend,
-                    result.backend_version,
-                    result.exporter,
-                    result.opset,
-                    str(result.outcome),
-                    str(result.oracle),
-                    result.message,
-                    json.dumps(result.metrics.to_dict()),
-                    json.dumps(dict(result.params), default=str),
-                    result.seed,
-                    result.duration_s,
-                    json.dumps(dict(result.waiver)) if result.waiver else None,
-                ),
+                [
+                    (
+                        result.run_id,
+                        result.case_id,
+                        result.case,
+                        result.category,
+                        result.backend,
+                        result.backend_version,
+                        result.exporter,
+                        result.opset,
+                        str(result.outcome),
+                        str(result.oracle),
+                        result.message,
+                        json.dumps(result.metrics.to_dict()),
+                        json.dumps(dict(result.params), default=str),
+                        result.seed,
+                        result.duration_s,
+                        json.dumps(dict(result.waiver)) if result.waiver else None,
+                    )
+                    for result in results
+                ],
             )
 
     # ---------------------------------------------------------------- reading

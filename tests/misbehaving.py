@@ -66,3 +66,20 @@ class Hog(_Misbehaving):
         hoard = []
         while True:
             hoard.append(np.ones(256 * 1024 * 1024, dtype=np.uint8))  # touches 256 MiB a step
+
+
+class Gated(_Misbehaving):
+    """On an `Add` model, says it started (`gate` + ".started") and waits until the driver creates `gate`."""
+
+    name = "gated"
+
+    def __init__(self, gate: Path) -> None:
+        self.gate = gate
+
+    def misbehave(self) -> None:
+        self.gate.with_suffix(".started").touch()
+        deadline = time.monotonic() + 60
+        while not self.gate.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nobody opened {self.gate}")
+            time.sleep(0.01)

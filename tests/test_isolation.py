@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from conformance.backends import select_backends
 from conformance.engine import RunOptions, run
+from conformance.execute import ProcessExecutor
+from conformance.export import ArtifactCache, build_artifact
+from conformance.generate import discover_cases, draw_instances, select_cases
 from conformance.model import Outcome
 from conformance.store import Store
 
-from .misbehaving import Abort, Hang, Hog, Segfault
+from .misbehaving import Abort, Gated, Hang, Hog, Segfault
 
 
 def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) -> None:
@@ -52,3 +59,30 @@ def test_in_process_execution_gives_the_same_verdicts(options: RunOptions) -> No
     assert [(r.case_id, r.backend, r.outcome) for r in isolated.results] == [
         (r.case_id, r.backend, r.outcome) for r in direct.results
     ]
+
+
+def test_workers_run_while_the_driver_goes_on(options: RunOptions, tmp_path: Path) -> None:
+    """`submit` starts the backend and returns while it runs: the gated backend starts before anything is
+    collected and finishes only after the driver opens the gate, which an executor that ran the backend inside
+    `submit` would never reach."""
+    (case,) = select_cases(discover_cases(), "add")
+    instance = draw_instances(case, seed=0, max_examples=1)[0]
+    artifact = build_artifact(instance, "dynamo", options.opset, ArtifactCache(options.cache_dir))
+    gated = Gated(tmp_path / "gate")
+    executor = ProcessExecutor(timeout=60)
+    try:
+        collect = executor.submit([gated], artifact)
+        with pytest.raises(RuntimeError, match="not collected"):
+            executor.submit([gated], artifact)
+        started, deadline = tmp_path / "gate.started", time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists(), "the backend did not start before its result was collected"
+        gated.gate.touch()
+        (execution,) = collect()
+        assert execution.failure is None, execution.message
+        assert execution.outputs is not None and execution.outputs[0].shape == artifact.oracles.source[0].shape
+        (again,) = executor.submit([gated], artifact)()  # collected: the worker takes the next one
+        assert again.failure is None, again.message
+    finally:
+        executor.close()
