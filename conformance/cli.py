@@ -7,10 +7,12 @@ usage or input error (one line on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -635,6 +637,28 @@ def _cmd_export_cases(args: argparse.Namespace) -> int:
     return EXIT_OK if report.written else EXIT_FAILED
 
 
+@contextlib.contextmanager
+def _cache_dir_for_packs(cache_dir: Path | None) -> Iterator[None]:
+    """Case packs cache what they build (the onnx-node pack, ONNX's collected tests) in the artifact cache.
+
+    They are loaded through an entry point that takes no options, before any
+    run option reaches them, so `--cache-dir` reaches them through the same
+    variable the library reads, for this command only.
+    """
+    if cache_dir is None:
+        yield
+        return
+    saved = os.environ.get("CONFORMANCE_CACHE_DIR")
+    os.environ["CONFORMANCE_CACHE_DIR"] = str(cache_dir)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("CONFORMANCE_CACHE_DIR", None)
+        else:
+            os.environ["CONFORMANCE_CACHE_DIR"] = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .backends import BackendError
@@ -644,35 +668,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = _build_parser().parse_args(argv)
-        if args.command == "list":
-            return _cmd_list(args)
-        if args.command == "run":
-            return _cmd_run(args, argv)
-        if args.command == "coverage":
-            return _cmd_coverage(args)
-        if args.command == "expectations":
-            return _cmd_expectations(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "diff":
-            return _cmd_diff(args)
-        if args.command == "nightly":
-            return _cmd_nightly(args, argv)
-        if args.command == "profile":
-            return _cmd_profile(args)
-        if args.command == "certify":
-            return _cmd_certify(args, argv)
-        if args.command == "verify":
-            return _cmd_verify(args)
-        if args.command == "export-cases":
-            return _cmd_export_cases(args)
-        raise UsageError(f"conformance: unknown command {args.command!r}")
+        with _cache_dir_for_packs(getattr(args, "cache_dir", None)):
+            return _dispatch(args, argv)
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: results recorded so far are kept in the store\n")
         return 130
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "list":
+        return _cmd_list(args)
+    if args.command == "run":
+        return _cmd_run(args, argv)
+    if args.command == "coverage":
+        return _cmd_coverage(args)
+    if args.command == "expectations":
+        return _cmd_expectations(args)
+    if args.command == "report":
+        return _cmd_report(args)
+    if args.command == "diff":
+        return _cmd_diff(args)
+    if args.command == "nightly":
+        return _cmd_nightly(args, argv)
+    if args.command == "profile":
+        return _cmd_profile(args)
+    if args.command == "certify":
+        return _cmd_certify(args, argv)
+    if args.command == "verify":
+        return _cmd_verify(args)
+    if args.command == "export-cases":
+        return _cmd_export_cases(args)
+    raise UsageError(f"conformance: unknown command {args.command!r}")
 
 
 if __name__ == "__main__":

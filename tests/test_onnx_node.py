@@ -267,3 +267,17 @@ def test_export_cases_command_writes_backend_test_folders(tmp_path: Path, artifa
     folders = [p for p in out.iterdir() if p.is_dir()]
     assert all(f.name.startswith("test_activation_relu_") and (f / "model.onnx").exists() for f in folders)
     assert json.loads((folders[0] / "data.json").read_text())["rtol"] == 1e-3, "never tighter than ONNX's default"
+
+
+def test_cache_dir_also_holds_the_collected_node_tests(tmp_path: Path) -> None:
+    """`--cache-dir` moves every cache a run builds, the pack's collected node tests included."""
+    cache = tmp_path / "cache"
+    proc = conformance(
+        "run", "--cases", "onnx-node/test_abs", "--backends", "reference", "--cache-dir", str(cache),
+        "--db", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (store,) = (cache / "onnx-node").iterdir()
+    assert (store / onnx_node.INDEX).exists() and (store / "test_abs" / "model.onnx").exists()
+    (result,) = json.loads((tmp_path / "out" / "report.json").read_text())["results"]
+    assert result["case"] == "test_abs" and result["outcome"] == "pass", result
