@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -113,7 +112,6 @@ def test_a_killed_run_keeps_what_it_finished(tmp_path: Path) -> None:
         kept = store.results(run.id)
     assert run.status == "running", "a killed run cannot have marked itself complete"
     assert len(kept) >= count
-    assert sys.platform != "win32"
 
 
 def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
