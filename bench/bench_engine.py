@@ -9,6 +9,10 @@ least 10x faster than cold; harness overhead at most 1 ms per result (median).
 "Overhead" is the wall time of one result minus the time spent inside the
 backend's own `prepare` and `run` calls for it: what the harness adds
 (loading the cached artifact, comparing, writing the store, bookkeeping).
+With worker processes the engine does that work for one instance while the
+workers run the next, so what is left is mostly the pipe round trip and
+whatever harness work the backend's own time does not cover; in-process,
+all of it adds up.
 The direct column times the backend's `run` called by hand on the same
 session and inputs, to show the harness measures the backend fairly.
 """
