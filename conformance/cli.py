@@ -70,6 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"MiB of address space per backend worker (default: {DEFAULT_MEMORY_LIMIT_MB})",
     )
     p_run.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
+    p_run.add_argument("--dask", metavar="ADDRESS", help="run backends on this Dask scheduler's workers")
     p_run.add_argument(
         "--expectations",
         help="known-failures file turning expected failures into xfail (default: the shipped one; 'none' for none)",
@@ -127,6 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--profile", help="series name compared night to night (default: nightly, or nightly:CASES with --cases)"
     )
     p_nightly.add_argument("--threshold", type=float, default=None, help="accuracy drift threshold in ULP")
+    p_nightly.add_argument("--dask", metavar="ADDRESS", help="run backends on this Dask scheduler's workers")
     _add_certification_parsers(sub, DEFAULT_OPSET)
     _add_export_cases_parser(sub, DEFAULT_OPSET)
     return parser
@@ -346,6 +348,7 @@ def _run_options(args: argparse.Namespace, argv: Sequence[str], **extra: Any) ->
         expectations=_expectations_path(getattr(args, "expectations", None)),
         timeout=getattr(args, "timeout", defaults.timeout),
         memory_limit_mb=getattr(args, "memory_limit", defaults.memory_limit_mb),
+        dask=args.dask,
         **extra,
     )
 

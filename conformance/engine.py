@@ -26,6 +26,7 @@ from .execute import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIMEOUT_S,
     Collect,
+    DaskExecutor,
     Execution,
     Executor,
     InProcessExecutor,
@@ -50,6 +51,7 @@ from .model import (
     Result,
     Tolerance,
     Verdict,
+    error_text,
 )
 from .store import Store, default_db_path
 
@@ -70,6 +72,8 @@ class RunOptions:
     isolate: bool = True
     timeout: float = DEFAULT_TIMEOUT_S
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    #: A Dask scheduler's address: backends then run on its workers, not in local worker processes.
+    dask: str | None = None
     #: Known failures to turn into xfail; the reviewed built-in file by default, None for none.
     expectations: Path | None = field(default_factory=builtin_path)
     #: The series this run belongs to (`conformance nightly` sets one); reports compare runs of one profile.
@@ -89,6 +93,7 @@ class RunOptions:
             "isolate": self.isolate,
             "timeout": self.timeout,
             "memory_limit_mb": self.memory_limit_mb,
+            "dask": self.dask,
             "expectations": str(self.expectations) if self.expectations else None,
         }
 
@@ -229,6 +234,17 @@ def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[
     return replace(against_spec, message=f"{note}: {against_spec.message}")
 
 
+def default_executor(options: RunOptions) -> Executor:
+    if options.dask:
+        try:
+            return DaskExecutor.connect(options.dask, options.timeout)
+        except Exception as exc:  # unreachable scheduler, bad address, no distributed
+            raise CaseError(f"cannot use the Dask scheduler {options.dask!r}: {error_text(exc)}") from exc
+    if options.isolate:
+        return ProcessExecutor(options.timeout, options.memory_limit_mb)
+    return InProcessExecutor()
+
+
 def run(
     options: RunOptions,
     *,
@@ -246,7 +262,7 @@ def run(
     """
     progress = progress or Progress()
     if executor is None:
-        executor = ProcessExecutor(options.timeout, options.memory_limit_mb) if options.isolate else InProcessExecutor()
+        executor = default_executor(options)
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")

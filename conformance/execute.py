@@ -302,3 +302,113 @@ class ProcessExecutor:
         for worker in self._workers.values():
             worker.stop()
         self._workers.clear()
+
+
+# --------------------------------------------------------------------------- distributed
+
+
+def _execute_shipped(backend: Backend, model: bytes, digest: str, inputs: tuple[np.ndarray, ...]) -> Execution:
+    """On a Dask worker: the model arrives as bytes (workers need not share the driver's disk)."""
+    folder = Path(tempfile.gettempdir()) / "conformance-dask" / digest[:2]
+    path = folder / f"{digest}.onnx"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(model)
+        os.replace(tmp, path)
+    return execute(backend, path, inputs)
+
+
+#: Seconds to reach a Dask scheduler before the run gives up with a usage error.
+CONNECT_TIMEOUT_S = 10.0
+
+
+class DaskExecutor:
+    """Runs backends on an existing Dask cluster, for runs that outgrow one machine.
+
+    A backend's work goes only to workers that declare a resource named after
+    it (`dask worker SCHEDULER --resources "onnxruntime=1,openvino=1"`), so
+    each backend runs where it is installed. Each worker process is its
+    nanny's child: a backend that kills it costs one `crash` result (Dask's
+    `KilledWorker`; set `distributed.scheduler.allowed-failures` to 0 so a
+    crash is not retried on the next worker), and a task past the timeout is
+    a `timeout` whose worker is restarted.
+    """
+
+    def __init__(self, client: Any, timeout: float = DEFAULT_TIMEOUT_S, *, owns_client: bool = False) -> None:
+        self.client = client
+        self.timeout = timeout
+        self._owns_client = owns_client
+        self._offered: set[str] = set()
+
+    @classmethod
+    def connect(cls, address: str, timeout: float = DEFAULT_TIMEOUT_S) -> DaskExecutor:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise RuntimeError(
+                f"Dask distributed is not installed ({exc}); pip install 'onnx-conformance[distributed]'"
+            ) from exc
+        return cls(Client(address, timeout=CONNECT_TIMEOUT_S), timeout, owns_client=True)
+
+    def _offers(self, name: str) -> bool:
+        if name not in self._offered:
+            workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+            self._offered.update(r for w in workers for r in w.get("resources", {}))
+        return name in self._offered
+
+    def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
+        import hashlib
+
+        model = artifact.model_path.read_bytes()
+        digest = hashlib.sha256(model).hexdigest()
+        start = time.perf_counter()
+        futures: dict[str, Any] = {}
+        done: dict[str, Execution] = {}
+        for backend in backends:
+            if not self._offers(backend.name):
+                message = f"no Dask worker declares the resource {backend.name!r} (dask worker --resources)"
+                done[backend.name] = Execution(None, Outcome.LOAD_FAIL, message)
+                continue
+            futures[backend.name] = self.client.submit(
+                _execute_shipped, backend, model, digest, artifact.inputs,
+                resources={backend.name: 1}, pure=False,
+            )  # fmt: skip
+        names = [b.name for b in backends]
+        return lambda: self._collect(names, futures, done, start)
+
+    def _collect(
+        self, names: list[str], futures: dict[str, Any], done: dict[str, Execution], start: float
+    ) -> list[Execution]:
+        from distributed import wait
+
+        with contextlib.suppress(TimeoutError):
+            wait(list(futures.values()), timeout=max(0.0, start + self.timeout - time.perf_counter()))
+        elapsed = time.perf_counter() - start
+        for name, future in futures.items():
+            if future.status == "finished":
+                done[name] = future.result()
+            elif future.status == "error":
+                exc = future.exception()
+                if type(exc).__name__ == "KilledWorker":
+                    done[name] = Execution(None, Outcome.CRASH, f"the Dask worker died running it: {exc}", 0.0, elapsed)
+                else:
+                    done[name] = Execution(None, Outcome.RUN_ERROR, f"Dask: {error_text(exc)}", 0.0, elapsed)
+            else:
+                done[name] = self._time_out(future, elapsed)
+        return [done[name] for name in names]
+
+    def _time_out(self, future: Any, elapsed: float) -> Execution:
+        """A hung task keeps its worker's thread: cancel it and restart that worker."""
+        stuck = [w for w, keys in self.client.processing().items() if future.key in keys]
+        future.cancel()
+        if stuck:
+            with contextlib.suppress(Exception):
+                self.client.restart_workers(stuck, raise_for_error=False)
+        return Execution(
+            None, Outcome.TIMEOUT, f"no answer after {self.timeout:g} s; Dask worker restarted", 0.0, elapsed
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
