@@ -122,7 +122,9 @@ def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb:
 
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 2)
+    os.dup2(fd, 1)  # what a backend prints (tvm's converter does) belongs to its log, not the run's console
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     faulthandler.enable()
     if memory_limit_mb > 0:
         limit = memory_limit_mb * 1024 * 1024

@@ -40,6 +40,7 @@ class Segfault(_Misbehaving):
     name = "segfault"
 
     def misbehave(self) -> None:
+        print("the backend's chatter on stdout", flush=True)
         ctypes.string_at(0)  # reads address 0: SIGSEGV
 
 

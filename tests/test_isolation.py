@@ -42,6 +42,7 @@ def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) 
 
     segv = by[("segfault", "add")][0].message
     assert "SIGSEGV" in segv and "Fatal Python error" in segv, segv
+    assert "the backend's chatter on stdout" in segv, "a worker's stdout goes to its log, not the run's console"
     assert "SIGABRT" in by[("abort", "add")][0].message
     assert "the backend's last words" in by[("abort", "add")][0].message
     assert "no answer after 10 s" in by[("hang", "add")][0].message
