@@ -95,6 +95,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p_update.add_argument("--from", dest="run_id", required=True, help="run id, or 'latest'")
     p_update.add_argument("--file", type=Path, required=True, help="expectations file to append to")
     p_update.add_argument("--db", type=Path, help="results store (default: the user data dir)")
+    p_prune = exp_sub.add_parser("prune", help="remove entries that the given runs show to be stale")
+    p_prune.add_argument(
+        "--from", dest="run_ids", action="append", required=True, help="run id, or 'latest'; repeat for several"
+    )
+    p_prune.add_argument("--file", type=Path, required=True, help="expectations file to prune")
+    p_prune.add_argument("--db", type=Path, help="results store (default: the user data dir)")
 
     p_report = sub.add_parser("report", help="render a recorded run as HTML, Markdown, JSON and JUnit XML")
     p_report.add_argument("run_id", metavar="RUN_ID", help="run id, or 'latest'")
@@ -373,6 +379,8 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
 
     from .store import Store, default_db_path
 
+    if args.action == "prune":
+        return _prune_expectations(args)
     with Store(args.db or default_db_path()) as store:
         run = store.run(args.run_id)
         results = store.results(run.id)
@@ -389,6 +397,25 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
     print(f"{args.file}: {drafted} draft entries from run {run.id}; reasons marked TODO need triage")
     for r in stale:
         print(f"stale: {r.backend} {r.case_id} passed ({r.message})")
+    return EXIT_OK
+
+
+def _prune_expectations(args: argparse.Namespace) -> int:
+    from .expectations import load, remove, stale
+    from .store import Store, default_db_path
+
+    entries = load(args.file)
+    results = []
+    with Store(args.db or default_db_path()) as store:
+        for run_id in args.run_ids:
+            results.extend(store.results(store.run(run_id).id))
+    gone = stale(entries, results)
+    if gone:
+        args.file.write_text(remove(args.file.read_text(), [e.line for e in gone]))
+        load(args.file)  # what is left still parses
+    for e in gone:
+        print(f"removed (line {e.line}): {e.backend} {e.case} expected {'/'.join(map(str, e.outcomes))}, passed")
+    print(f"{args.file}: {len(gone)} stale entries removed, {len(entries) - len(gone)} kept")
     return EXIT_OK
 
 

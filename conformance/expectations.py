@@ -252,6 +252,50 @@ def apply(result: Result, expectations: Sequence[Expectation] | ExpectationSet) 
     return replace(result, outcome=Outcome.XFAIL, message=f"[{result.outcome}] {result.message}", waiver=waiver)
 
 
+def actual_outcome(result: Result) -> Outcome:
+    """What the backend really did, before an expectation turned it into xfail or xpass."""
+    if result.outcome is Outcome.XPASS:
+        return Outcome.PASS
+    if result.outcome is Outcome.XFAIL and result.waiver:
+        return Outcome(result.waiver["actual"])
+    return result.outcome
+
+
+def stale(entries: Sequence[Expectation], results: Iterable[Result]) -> list[Expectation]:
+    """Entries the results exercised that never failed as expected, and passed at least once.
+
+    Flaky entries are never stale (passing is their normal), nor are entries
+    no result reached (another seed, another backend): absence is not evidence.
+    """
+    index = ExpectationSet.of(entries)
+    confirmed: set[int] = set()
+    passed: set[int] = set()
+    for result in results:
+        actual = actual_outcome(result)
+        for entry in index.matching(result):
+            if actual in entry.outcomes:
+                confirmed.add(entry.line)
+            elif actual is Outcome.PASS:
+                passed.add(entry.line)
+    return [e for e in entries if not e.flaky and e.line in passed and e.line not in confirmed]
+
+
+def remove(text: str, lines: Iterable[int]) -> str:
+    """The file without the entries starting at `lines`; comments and other entries stay as written."""
+    rows = text.splitlines(keepends=True)
+    starts = _entry_lines(text)
+    drop: set[int] = set()
+    for start in set(lines):
+        nxt = next((s for s in starts if s > start), len(rows) + 1)
+        end = nxt - 1
+        while end > start and (not rows[end - 1].strip() or rows[end - 1].lstrip().startswith("#")):
+            end -= 1  # trailing blanks and the next entry's comments are not this entry's
+        drop.update(range(start, end + 1))
+        if end < len(rows) and not rows[end].strip():
+            drop.add(end + 1)  # and one blank line after it
+    return "".join(row for i, row in enumerate(rows, start=1) if i not in drop)
+
+
 def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import RunOptions, run
-from conformance.expectations import ExpectationError, apply, builtin_path, load, parse
+from conformance.expectations import ExpectationError, apply, builtin_path, load, parse, stale
 from conformance.model import Outcome, Result
 
 from .conftest import conformance, make_result
@@ -159,3 +159,48 @@ def test_the_entry_naming_the_actual_outcome_applies() -> None:
     )
     out = apply(_result(Outcome.EXPORT_FAIL, backend="openvino"), parse(text))
     assert out.outcome is Outcome.XFAIL and out.waiver and out.waiver["reason"] == "narrow"
+
+
+def test_prune_removes_only_entries_a_run_shows_to_be_stale(options: RunOptions, tmp_path: Path) -> None:
+    """Confirmed, flaky and unexercised entries stay; one that passed everywhere it applied goes, comments stay."""
+    path = tmp_path / "known.toml"
+    path.write_text(
+        "# reviewed by hand\n\n"
+        '[[expectation]]\nbackend = "*"\ncase = "test/exp_exact"\noutcome = "mismatch"\nreason = "confirmed"\n\n'
+        "# the next one no longer holds\n"
+        '[[expectation]]\nbackend = "onnxruntime"\ncase = "activation/relu"\noutcome = "mismatch"\nreason = "stale"\n\n'
+        '[[expectation]]\nbackend = "reference"\ncase = "activation/relu"\noutcome = "mismatch"\nreason = "flaky"\n'
+        "flaky = true\n\n"
+        '[[expectation]]\nbackend = "openvino"\ncase = "activation/relu"\noutcome = "crash"\nreason = "not exercised"\n'
+    )
+    first = run(replace(options, max_examples=1, expectations=path), cases=[exp_exact])
+    second = run(replace(options, cases="activation/relu", max_examples=1, expectations=path))
+    assert {r.outcome for r in first.results} == {Outcome.XFAIL}
+    assert {(r.backend, r.outcome) for r in second.results} == {
+        ("onnxruntime", Outcome.XPASS),
+        ("reference", Outcome.PASS),
+    }
+
+    proc = conformance(
+        "expectations", "prune", "--from", first.run_id, "--from", second.run_id,
+        "--file", str(path), "--db", str(options.db),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "1 stale entries removed, 3 kept" in proc.stdout
+    assert [e.reason for e in load(path)] == ["confirmed", "flaky", "not exercised"]
+    text = path.read_text()
+    assert "# reviewed by hand" in text and "# the next one no longer holds" in text
+    assert "\n\n\n" not in text
+    again = run(replace(options, cases="activation/relu", max_examples=1, expectations=path))
+    assert {r.outcome for r in again.results} == {Outcome.PASS}
+
+
+def test_stale_reads_what_the_backend_really_did() -> None:
+    entries = parse('[[expectation]]\nbackend = "onnxruntime"\ncase = "math/exp"\noutcome = "shape"\nreason = "r"\n')
+    xfail = apply(make_result("math/exp[1]", Outcome.SHAPE), entries)
+    xpass = apply(make_result("math/exp[2]"), entries)
+    other = apply(make_result("math/exp[3]", Outcome.MISMATCH), entries)
+    assert (xfail.outcome, xpass.outcome, other.outcome) == (Outcome.XFAIL, Outcome.XPASS, Outcome.MISMATCH)
+    assert stale(entries, [xpass, other]) == entries, "passed once, never failed as expected"
+    assert stale(entries, [xpass, xfail]) == [], "still fails on one instance: not stale"
+    assert stale(entries, [other]) == [], "never passed: a different failure is no evidence of staleness"
