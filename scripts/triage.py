@@ -7,9 +7,11 @@ exporter, backend and outcome. Whose fault a group is comes from evidence in
 the results, by these rules, in order:
 
 - `export-fail`: the exporter's (its own message is quoted).
-- the torch and reference-evaluator oracles diverge: the exporter's graph or
-  the reference evaluator is in question, not the backend.
-- another backend passes the same instance: this backend's.
+- another backend passes the same instance: this backend's (the odd one
+  out, even where the oracles diverge: a backend passes there by matching
+  either oracle).
+- the torch and reference-evaluator oracles diverge and no backend passes:
+  the exporter's graph or the reference evaluator is in question.
 - no backend passes the same instance: the exported graph's (or the case's:
   a reviewer checks).
 
@@ -89,10 +91,14 @@ def main(argv: list[str]) -> int:
             fault = f"{backend}: {known}"
         elif outcome == "export-fail":
             fault = f"exporter ({exporter}) cannot export this instance"
+        elif others:
+            # The odd one out: a backend that cannot load or run what others run, or matches neither oracle
+            # where others match one, is at fault even where the oracles diverge.
+            fault = f"{backend} (the same instance passes on {', '.join(others)})"
+            if oracle == "diverge":
+                fault += "; torch and the reference evaluator also diverge on it"
         elif oracle == "diverge":
             fault = "the torch and ONNX-reference oracles diverge: the exported graph or the reference evaluator"
-        elif others:
-            fault = f"{backend} (the same instance passes on {', '.join(others)})"
         else:
             fault = "no backend passes this instance: the exported graph, a spec gap or the case"
         print("[[expectation]]")
