@@ -261,8 +261,6 @@ def run(
     filters the cases.
     """
     progress = progress or Progress()
-    if executor is None:
-        executor = default_executor(options)
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
@@ -285,6 +283,8 @@ def run(
     progress.planned(sum(1 if i.prebuilt is not None else len(options.exporters) for i in planned) * len(backends))
 
     summary = RunSummary(run_id or new_run_id(), [])
+    if executor is None:
+        executor = default_executor(options)
     with Store(options.db) as store:
         store.begin_run(
             summary.run_id,
@@ -314,20 +314,26 @@ def run(
                 for exporter in exporters:
                     staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
                     previous = (waiting[0], waiting[1]()) if waiting is not None else None
-                    waiting = (
-                        (staged, executor.submit(backends, staged.artifact)) if isinstance(staged, Staged) else None
-                    )
+                    waiting = None
+                    if isinstance(staged, Staged):
+                        waiting = (staged, executor.submit(backends, staged.artifact))
                     if previous is not None:
                         record(judge_instance(*previous, backends, versions))
                     if not isinstance(staged, Staged):
                         record(staged)
-            if waiting is not None:
-                staged, collect, waiting = waiting[0], waiting[1], None
-                record(judge_instance(staged, collect(), backends, versions))
             status = "complete"
+        except Exception:
+            status = "failed"
+            raise
         finally:
-            executor.close()
-            store.finish_run(summary.run_id, utc_now(), status)
+            try:
+                # What the backends already ran is judged and kept, also when the run stops on an error
+                # (not on Ctrl-C: that must not wait for a slow backend).
+                if waiting is not None and status != "interrupted":
+                    record(judge_instance(waiting[0], waiting[1](), backends, versions))
+            finally:
+                executor.close()
+                store.finish_run(summary.run_id, utc_now(), status)
     return summary
 
 

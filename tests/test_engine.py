@@ -141,3 +141,27 @@ def test_a_backend_that_matches_torch_where_the_reference_evaluator_is_wrong_pas
     assert by_backend["onnxruntime"].outcome is Outcome.PASS
     assert "matches torch, not the reference evaluator" in by_backend["onnxruntime"].message
     assert "matches the reference evaluator" in by_backend["reference"].message
+
+
+def test_a_run_that_stops_on_an_error_keeps_what_the_backends_already_ran(options: RunOptions) -> None:
+    """A front end that breaks (a progress bar writing to a closed pipe) stops the run; the instance that was
+    already on the backends is still judged and stored, and the run is marked failed, not complete."""
+    from conformance.engine import Progress
+
+    class ClosedPipe(Progress):
+        def result(self, result: object) -> None:
+            raise BrokenPipeError("the terminal went away")
+
+    opts = replace(options, cases="activation/relu,elementwise/add", max_examples=1)
+    try:
+        run(opts, progress=ClosedPipe(), run_id="stopped")
+    except BrokenPipeError:
+        pass
+    else:
+        raise AssertionError("the progress error must reach the caller")
+    with Store(opts.db) as store:
+        assert store.run("stopped").status == "failed"
+        kept = store.results("stopped")
+    assert {(r.case, r.backend) for r in kept} == {
+        (c, b) for c in ("relu", "add") for b in ("onnxruntime", "reference")
+    }, "both instances were on the backends before the error: both are kept"
