@@ -72,6 +72,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
     p_run.add_argument("--dask", metavar="ADDRESS", help="run backends on this Dask scheduler's workers")
     p_run.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="finish a stopped run (id or 'latest') with its own options; what it recorded stays",
+    )
+    p_run.add_argument(
         "--expectations",
         help="known-failures file turning expected failures into xfail (default: the shipped one; 'none' for none)",
     )
@@ -253,12 +258,20 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise UsageError("conformance run: --max-examples must be at least 1")
     if args.timeout <= 0:
         raise UsageError("conformance run: --timeout must be positive")
-    options = _run_options(args, argv)
+    options, run_id = _run_options(args, argv), None
+    if args.resume:
+        from .engine import RunOptions
+        from .store import default_db_path
+
+        db = args.db or default_db_path()
+        with Store(db) as store:
+            stopped = store.run(args.resume)
+        options, run_id = RunOptions.from_dict(stopped.options, db=db, command=stopped.command), stopped.id
     from rich.console import Console
 
     console = Console(stderr=True)
     if args.quiet or not console.is_terminal:  # a bar in a log file is noise
-        summary = run(options)
+        summary = run(options, run_id=run_id, resume=run_id is not None)
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as Bar
@@ -280,7 +293,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 def result(self, result: Any) -> None:
                     bar.update(task, advance=1, last=f"{result.case_id} {result.backend}: {result.outcome}")
 
-            summary = run(options, progress=_BarProgress())
+            summary = run(options, progress=_BarProgress(), run_id=run_id, resume=run_id is not None)
 
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
     console.print(f"run {summary.run_id}: {len(summary.results)} results ({counts or 'none'})")

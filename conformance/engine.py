@@ -14,7 +14,7 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,28 @@ class RunOptions:
     expectations: Path | None = field(default_factory=builtin_path)
     #: The series this run belongs to (`conformance nightly` sets one); reports compare runs of one profile.
     profile: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], **overrides: Any) -> RunOptions:
+        """The options a run recorded (`to_dict`), to resume it as it was started."""
+        defaults = cls()
+        fields = {
+            "cases": data.get("cases"),
+            "backends": data.get("backends"),
+            "exporters": tuple(data.get("exporters", defaults.exporters)),
+            "opset": int(data.get("opset", defaults.opset)),
+            "max_examples": int(data.get("max_examples", defaults.max_examples)),
+            "seed": int(data.get("seed", defaults.seed)),
+            "special_values": bool(data.get("special_values", False)),
+            "cache_dir": Path(data["cache_dir"]) if data.get("cache_dir") else defaults.cache_dir,
+            "db": Path(data["db"]) if data.get("db") else defaults.db,
+            "isolate": bool(data.get("isolate", True)),
+            "timeout": float(data.get("timeout", defaults.timeout)),
+            "memory_limit_mb": int(data.get("memory_limit_mb", defaults.memory_limit_mb)),
+            "expectations": Path(data["expectations"]) if data.get("expectations") else None,
+            "dask": data.get("dask"),
+        }
+        return cls(**{**fields, **overrides})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,13 +275,18 @@ def run(
     run_id: str | None = None,
     cases: Sequence[Case] | None = None,
     backends: Sequence[Backend] | None = None,
+    resume: bool = False,
 ) -> RunSummary:
     """Run the selected cases on the selected backends and record every result as it arrives.
 
     `cases` replaces the installed case packs and `backends` the selection by
     name (the model-check API and tests pass their own); `options.cases` still
-    filters the cases.
+    filters the cases. With `resume`, `run_id` names a stopped run: what it
+    recorded stays, and only the instances it had not finished run, in the
+    same environment (or not at all).
     """
+    if resume and run_id is None:
+        raise CaseError("resuming needs the id of the run to resume")
     progress = progress or Progress()
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
@@ -280,21 +307,32 @@ def run(
             )
         except Exception as exc:
             raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
-    progress.planned(sum(1 if i.prebuilt is not None else len(options.exporters) for i in planned) * len(backends))
 
     summary = RunSummary(run_id or new_run_id(), [])
-    if executor is None:
-        executor = default_executor(options)
+    env = environment(versions)
     with Store(options.db) as store:
-        store.begin_run(
-            summary.run_id,
-            utc_now(),
-            seed=options.seed,
-            environment=environment(versions),
-            options=options.to_dict(),
-            command=options.command,
-            profile=options.profile,
-        )
+        done: set[tuple[str, str]] = set()
+        if resume:
+            summary.results.extend(_resumable(store, summary.run_id, env))
+            done = {(r.case_id, r.exporter) for r in summary.results}
+            planned_jobs = [(i, e) for i, e in _jobs(planned, options.exporters) if (i.id, e) not in done]
+        else:
+            planned_jobs = list(_jobs(planned, options.exporters))
+        progress.planned(len(planned_jobs) * len(backends))
+        if executor is None:
+            executor = default_executor(options)
+        if resume:
+            store.reopen_run(summary.run_id)
+        else:
+            store.begin_run(
+                summary.run_id,
+                utc_now(),
+                seed=options.seed,
+                environment=env,
+                options=options.to_dict(),
+                command=options.command,
+                profile=options.profile,
+            )
 
         def record(results: list[Result]) -> None:
             results = [apply_expectation(replace(r, run_id=summary.run_id), expectations) for r in results]
@@ -309,18 +347,16 @@ def run(
         waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
         try:
-            for instance in planned:
-                exporters = (PREBUILT_EXPORTER,) if instance.prebuilt is not None else options.exporters
-                for exporter in exporters:
-                    staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
-                    previous = (waiting[0], waiting[1]()) if waiting is not None else None
-                    waiting = None
-                    if isinstance(staged, Staged):
-                        waiting = (staged, executor.submit(backends, staged.artifact))
-                    if previous is not None:
-                        record(judge_instance(*previous, backends, versions))
-                    if not isinstance(staged, Staged):
-                        record(staged)
+            for instance, exporter in planned_jobs:
+                staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
+                previous = (waiting[0], waiting[1]()) if waiting is not None else None
+                waiting = None
+                if isinstance(staged, Staged):
+                    waiting = (staged, executor.submit(backends, staged.artifact))
+                if previous is not None:
+                    record(judge_instance(*previous, backends, versions))
+                if not isinstance(staged, Staged):
+                    record(staged)
             status = "complete"
         except Exception:
             status = "failed"
@@ -335,6 +371,25 @@ def run(
                 executor.close()
                 store.finish_run(summary.run_id, utc_now(), status)
     return summary
+
+
+def _jobs(planned: Sequence[CaseInstance], exporters: Sequence[str]) -> Iterator[tuple[CaseInstance, str]]:
+    for instance in planned:
+        for exporter in (PREBUILT_EXPORTER,) if instance.prebuilt is not None else exporters:
+            yield instance, exporter
+
+
+def _resumable(store: Store, run_id: str, env: Mapping[str, Any]) -> list[Result]:
+    """What a stopped run recorded, provided it ran with the versions this one would use."""
+    record = store.run(run_id)
+    keys = ("conformance", "onnx", "numpy", "torch", "backends")
+    changed = [k for k in keys if record.environment.get(k) != env.get(k)]
+    if changed:
+        was, now = record.environment.get(changed[0]), env.get(changed[0])
+        raise CaseError(
+            f"cannot resume run {run_id}: its {changed[0]} was {was}, now {now}; its results would not compare"
+        )
+    return store.results(run_id)
 
 
 @dataclass(frozen=True)

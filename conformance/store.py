@@ -151,6 +151,11 @@ class Store:
                 (run_id, started, seed, profile, command, json.dumps(environment), json.dumps(options)),
             )
 
+    def reopen_run(self, run_id: str) -> None:
+        """A stopped run records again: it is `running` until it finishes."""
+        with self._db:
+            self._db.execute("UPDATE runs SET finished = NULL, status = 'running' WHERE id = ?", (run_id,))
+
     def finish_run(self, run_id: str, finished: str, status: str = "complete") -> None:
         with self._db:
             self._db.execute("UPDATE runs SET finished = ?, status = ? WHERE id = ?", (finished, status, run_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ import pytest
 from conformance.model import Metrics, OracleAgreement, Outcome, Result
 from conformance.store import SCHEMA_VERSION, Store, StoreError
 
-from .conftest import BIN
+from .conftest import BIN, conformance
 
 
 def _result(case_id: str = "a/b[1]") -> Result:
@@ -70,48 +71,93 @@ def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
         store.run("nope")
 
 
-def test_a_killed_run_keeps_what_it_finished(tmp_path: Path) -> None:
-    db = tmp_path / "killed.sqlite"
-    proc = subprocess.Popen(
-        [
-            str(BIN / "conformance"),
-            "run",
-            "--backends",
-            "reference",
-            "--max-examples",
-            "20",
-            "--db",
-            str(db),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--quiet",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
+def _run_and_kill(db: Path, cache: Path, *selection: str, after: int = 3) -> int:
+    """Start `conformance run` and SIGKILL it once `after` results are in the store; the count seen."""
+    log = db.with_suffix(".log")
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [str(BIN / "conformance"), "run", *selection, "--db", str(db), "--cache-dir", str(cache), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=os.environ.copy(),
+        )
     deadline = time.monotonic() + 240
     count = 0
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.5)
+            time.sleep(0.2)
             if db.exists():
                 try:
                     with sqlite3.connect(db) as conn:
                         count = conn.execute("SELECT count(*) FROM results").fetchone()[0]
                 except sqlite3.Error:
                     continue
-                if count >= 3:
+                if count >= after:
                     break
     finally:
+        exited = proc.poll()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    assert exited is None, f"the run ended before it was killed (status {exited}): {log.read_text()[-2000:]}"
+    return count
+
+
+def test_a_killed_run_keeps_what_it_finished(tmp_path: Path) -> None:
+    db = tmp_path / "killed.sqlite"
+    count = _run_and_kill(db, tmp_path / "cache", "--backends", "reference", "--max-examples", "20")
     assert count >= 3, "the run recorded nothing before it was killed"
     with Store(db) as store:
         run = store.run("latest")
         kept = store.results(run.id)
     assert run.status == "running", "a killed run cannot have marked itself complete"
     assert len(kept) >= count
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """`run --resume` keeps what the killed run recorded and runs only the rest, with the run's own options."""
+    from conformance.generate import discover_cases, draw_instances, select_cases
+
+    db, cases = tmp_path / "resume.sqlite", "activation/relu,activation/relu6,transcendental/exp,transcendental/tanh"
+    selection = ("--cases", cases, "--backends", "reference", "--max-examples", "3", "--seed", "5")
+    count = _run_and_kill(db, tmp_path / "cache", *selection)
+    with Store(db) as store:
+        run_id = store.run("latest").id
+        before = {(r.case_id, r.backend, r.exporter): r for r in store.results(run_id)}
+    assert count >= 3 and before
+    planned = {
+        (i.id, "reference", "dynamo")
+        for c in select_cases(discover_cases(), cases)
+        for i in draw_instances(c, seed=5, max_examples=3)
+    }
+    assert set(before) < planned, "the kill came before the end of the run"
+
+    proc = conformance("run", "--resume", "latest", "--db", str(db), "--out", str(tmp_path / "out"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    with Store(db) as store:
+        run = store.run(run_id)
+        after = store.results(run_id)
+    assert run.status == "complete" and len(store_runs(db)) == 1, "the same run, finished"
+    assert len(after) == len({(r.case_id, r.backend, r.exporter) for r in after}), "nothing recorded twice"
+    assert {(r.case_id, r.backend, r.exporter) for r in after} == planned
+    assert all(
+        r == before[(r.case_id, r.backend, r.exporter)] for r in after if (r.case_id, r.backend, r.exporter) in before
+    )
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(report["results"]) == len(planned), "the report covers the whole run"
+
+
+def test_a_run_does_not_resume_on_other_versions(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        store.begin_run("old", "2026-01-01T00:00:00+00:00", seed=0, environment={"onnx": "1.0.0"}, options={})
+    proc = conformance("run", "--resume", "old", "--db", str(db), "--quiet")
+    assert proc.returncode == 2
+    assert "cannot resume run old: its" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def store_runs(db: Path) -> list[str]:
+    with Store(db) as store:
+        return [r.id for r in store.runs()]
 
 
 def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
