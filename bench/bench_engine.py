@@ -46,6 +46,9 @@ def _phase(args: argparse.Namespace) -> dict[str, Any]:
     class Recording:
         """Wraps the executor a run would use and keeps each backend-side timing."""
 
+        def start(self, backends: list[Backend]) -> None:
+            inner.start(backends)
+
         def submit(self, backends: list[Backend], artifact: Artifact) -> Collect:
             collect = inner.submit(backends, artifact)
 

@@ -291,8 +291,26 @@ def run(
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
-    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
     backends = list(backends) if backends is not None else select_backends(options.backends)
+    if executor is None:
+        executor = default_executor(options)
+    executor.start(backends)  # worker start-up overlaps drawing the instances
+    try:
+        return _run(options, progress, executor, run_id, cases, backends, resume)
+    finally:
+        executor.close()
+
+
+def _run(
+    options: RunOptions,
+    progress: Progress,
+    executor: Executor,
+    run_id: str | None,
+    cases: Sequence[Case] | None,
+    backends: list[Backend],
+    resume: bool,
+) -> RunSummary:
+    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
     versions = {b.name: backend_version(b) for b in backends}
     cache = ArtifactCache(Path(options.cache_dir))
     expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
@@ -311,17 +329,11 @@ def run(
     summary = RunSummary(run_id or new_run_id(), [])
     env = environment(versions)
     with Store(options.db) as store:
-        done: set[tuple[str, str]] = set()
+        jobs = list(_jobs(planned, options.exporters))
         if resume:
             summary.results.extend(_resumable(store, summary.run_id, env))
             done = {(r.case_id, r.exporter) for r in summary.results}
-            planned_jobs = [(i, e) for i, e in _jobs(planned, options.exporters) if (i.id, e) not in done]
-        else:
-            planned_jobs = list(_jobs(planned, options.exporters))
-        progress.planned(len(planned_jobs) * len(backends))
-        if executor is None:
-            executor = default_executor(options)
-        if resume:
+            jobs = [(i, e) for i, e in jobs if (i.id, e) not in done]
             store.reopen_run(summary.run_id)
         else:
             store.begin_run(
@@ -333,6 +345,7 @@ def run(
                 command=options.command,
                 profile=options.profile,
             )
+        progress.planned(len(jobs) * len(backends))
 
         def record(results: list[Result]) -> None:
             results = [apply_expectation(replace(r, run_id=summary.run_id), expectations) for r in results]
@@ -347,7 +360,7 @@ def run(
         waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
         try:
-            for instance, exporter in planned_jobs:
+            for instance, exporter in jobs:
                 staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
                 previous = (waiting[0], waiting[1]()) if waiting is not None else None
                 waiting = None
@@ -368,7 +381,6 @@ def run(
                 if waiting is not None and status != "interrupted":
                     record(judge_instance(waiting[0], waiting[1](), backends, versions))
             finally:
-                executor.close()
                 store.finish_run(summary.run_id, utc_now(), status)
     return summary
 

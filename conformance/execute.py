@@ -78,6 +78,10 @@ Collect = Callable[[], list[Execution]]
 
 
 class Executor(Protocol):
+    def start(self, backends: Sequence[Backend]) -> None:
+        """Get ready for these backends while the run is still planning; failures show at `submit`."""
+        ...
+
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         """Start every backend on the artifact; call the result to wait for them.
 
@@ -94,6 +98,9 @@ def execute_all(executor: Executor, backends: Sequence[Backend], artifact: Artif
 
 class InProcessExecutor:
     """Runs backends in the driver process when collected: fastest, but a segfault ends the run."""
+
+    def start(self, backends: Sequence[Backend]) -> None:
+        pass
 
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         return lambda: [execute(b, artifact.model_path, artifact.inputs) for b in backends]
@@ -129,6 +136,8 @@ def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb:
     if memory_limit_mb > 0:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    with contextlib.suppress(Exception):  # a backend that cannot load says so when it is used
+        backend.available()  # imports the backend's library now, while the driver is still planning
     conn.send("ready")
     while True:
         try:
@@ -214,22 +223,39 @@ class ProcessExecutor:
         self.timeout = timeout
         self.memory_limit_mb = memory_limit_mb
         self._workers: dict[str, _Worker] = {}
+        self._starting: dict[str, _Worker] = {}
+        self._unstartable: dict[str, Execution] = {}
         self._busy: set[str] = set()
+
+    def start(self, backends: Sequence[Backend]) -> None:
+        """Spawn every backend's worker without waiting: their imports overlap the run's planning."""
+        for backend in backends:
+            if backend.name not in self._workers and backend.name not in self._starting:
+                with contextlib.suppress(Exception):  # `_worker` tries again and reports why
+                    self._starting[backend.name] = _Worker(backend, self.memory_limit_mb)
 
     def _worker(self, backend: Backend) -> _Worker | Execution:
         worker = self._workers.get(backend.name)
         if worker is not None and worker.process.is_alive():
             return worker
-        try:
-            worker = _Worker(backend, self.memory_limit_mb)
-        except Exception as exc:  # e.g. a backend object that cannot be sent to a process
-            return Execution(None, Outcome.LOAD_FAIL, f"cannot start a worker for {backend.name}: {error_text(exc)}")
+        if backend.name in self._unstartable:  # it died starting once; it would again, at a spawn's cost each time
+            return self._unstartable[backend.name]
+        worker = self._starting.pop(backend.name, None)
+        if worker is None:
+            try:
+                worker = _Worker(backend, self.memory_limit_mb)
+            except Exception as exc:  # e.g. a backend object that cannot be sent to a process
+                message = f"cannot start a worker for {backend.name}: {error_text(exc)}"
+                self._unstartable[backend.name] = Execution(None, Outcome.LOAD_FAIL, message)
+                return self._unstartable[backend.name]
         if not worker.wait_ready(STARTUP_TIMEOUT_S):
             worker.process.join(1)
             message = f"worker for {backend.name} did not start ({_signal_name(worker.process.exitcode)})"
             tail = worker.stderr_tail()
             worker.stop(kill=True)
-            return Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
+            failure = Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
+            self._unstartable[backend.name] = failure
+            return failure
         self._workers[backend.name] = worker
         return worker
 
@@ -303,7 +329,10 @@ class ProcessExecutor:
     def close(self) -> None:
         for worker in self._workers.values():
             worker.stop()
+        for worker in self._starting.values():
+            worker.stop(kill=True)
         self._workers.clear()
+        self._starting.clear()
 
 
 # --------------------------------------------------------------------------- distributed
@@ -358,6 +387,9 @@ class DaskExecutor:
             workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
             self._offered.update(r for w in workers for r in w.get("resources", {}))
         return name in self._offered
+
+    def start(self, backends: Sequence[Backend]) -> None:
+        pass  # the cluster's workers are already running
 
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         import hashlib

@@ -84,3 +84,15 @@ class Gated(_Misbehaving):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nobody opened {self.gate}")
             time.sleep(0.01)
+
+
+class BrokenLibrary(ReferenceBackend):
+    """Segfaults as its worker loads it, the way a backend with a broken native library does."""
+
+    name = "broken-library"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"library": "libbroken.so"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        ctypes.string_at(0)  # loading the library in the worker: SIGSEGV

@@ -16,7 +16,7 @@ from conformance.generate import discover_cases, draw_instances, select_cases
 from conformance.model import Outcome
 from conformance.store import Store
 
-from .misbehaving import Abort, Gated, Hang, Hog, Segfault
+from .misbehaving import Abort, BrokenLibrary, Gated, Hang, Hog, Segfault
 
 
 def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) -> None:
@@ -87,3 +87,12 @@ def test_workers_run_while_the_driver_goes_on(options: RunOptions, tmp_path: Pat
         assert again.failure is None, again.message
     finally:
         executor.close()
+
+
+def test_a_worker_that_dies_starting_is_a_load_failure_for_its_backend_only(options: RunOptions) -> None:
+    reference = select_backends("reference")
+    summary = run(replace(options, cases="relu", max_examples=2), backends=[*reference, BrokenLibrary()])
+    broken = [r for r in summary.results if r.backend == "broken-library"]
+    assert len(broken) == 2 and all(r.outcome is Outcome.LOAD_FAIL for r in broken), broken
+    assert "worker for broken-library did not start (killed by signal SIGSEGV)" in broken[0].message
+    assert all(r.outcome is Outcome.PASS for r in summary.results if r.backend == "reference")
