@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import platform
 import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -327,7 +328,8 @@ def _run(
             raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
 
     summary = RunSummary(run_id or new_run_id(), [])
-    env = environment(versions)
+    # The selected cases' sources: a resumed run must draw what the stopped one drew.
+    env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db) as store:
         jobs = list(_jobs(planned, options.exporters))
         if resume:
@@ -385,6 +387,10 @@ def _run(
     return summary
 
 
+def _fingerprint(parts: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
 def _jobs(planned: Sequence[CaseInstance], exporters: Sequence[str]) -> Iterator[tuple[CaseInstance, str]]:
     for instance in planned:
         for exporter in (PREBUILT_EXPORTER,) if instance.prebuilt is not None else exporters:
@@ -394,8 +400,10 @@ def _jobs(planned: Sequence[CaseInstance], exporters: Sequence[str]) -> Iterator
 def _resumable(store: Store, run_id: str, env: Mapping[str, Any]) -> list[Result]:
     """What a stopped run recorded, provided it ran with the versions this one would use."""
     record = store.run(run_id)
-    keys = ("conformance", "onnx", "numpy", "torch", "backends")
+    keys = ("conformance", "onnx", "numpy", "torch", "backends", "cases")
     changed = [k for k in keys if record.environment.get(k) != env.get(k)]
+    if changed == ["cases"]:
+        raise CaseError(f"cannot resume run {run_id}: its cases' sources changed since; start a new run")
     if changed:
         was, now = record.environment.get(changed[0]), env.get(changed[0])
         raise CaseError(

@@ -165,3 +165,19 @@ def test_a_run_that_stops_on_an_error_keeps_what_the_backends_already_ran(option
     assert {(r.case, r.backend) for r in kept} == {
         (c, b) for c in ("relu", "add") for b in ("onnxruntime", "reference")
     }, "both instances were on the backends before the error: both are kept"
+
+
+def test_a_run_resumes_only_with_the_cases_it_started_with(options: RunOptions) -> None:
+    import pytest
+
+    from conformance.generate import CaseError
+
+    opts = replace(options, max_examples=1, expectations=None)
+    first = run(opts, cases=[exp_exact], run_id="edited")
+    edited = replace(exp_exact, source_hash="edited-since")  # what editing the case's module does
+    with pytest.raises(CaseError, match="cases' sources changed"):
+        run(opts, cases=[edited], run_id="edited", resume=True)
+    again = run(opts, cases=[exp_exact], run_id="edited", resume=True)
+    assert again.results == first.results, "a finished run resumes to itself: nothing runs twice"
+    with Store(opts.db) as store:
+        assert store.run("edited").status == "complete"
