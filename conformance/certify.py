@@ -18,7 +18,6 @@ their backend.
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import json
 import os
@@ -75,10 +74,6 @@ class CertifyError(ValueError):
 
 
 # --------------------------------------------------------------------------- facts
-
-
-def _utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def git_state() -> dict[str, Any] | str:
@@ -410,6 +405,7 @@ def certify(
 ) -> Certification:
     """Run every instance of the profile on the backend and write the bundle to `out`."""
     from .backends import backend_version, select_backends
+    from .engine import utc_now  # not at module level: the engine loads only once certifying starts
     from .expectations import load as load_expectations
     from .profiles import dumps
     from .profiles import load as load_profile
@@ -417,7 +413,7 @@ def certify(
     lines: list[str] = []
 
     def log(message: str) -> None:
-        stamped = f"{_utc_now()} {message}"
+        stamped = f"{utc_now()} {message}"
         lines.append(stamped)
         if echo is not None:
             echo(message)
@@ -476,7 +472,7 @@ def certify(
     manifest = {
         "format": BUNDLE_FORMAT,
         "kind": "onnx-conformance certification bundle",
-        "created": _utc_now(),
+        "created": utc_now(),
         "profile": {
             "name": profile["name"],
             "version": profile["version"],

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Metrics, OpClass, Outcome, Tolerance, Verdict
+from .model import Metrics, OpClass, Outcome, Tolerance, Verdict, is_float
 
 #: Machine epsilon (distance from 1.0 to the next value) of each floating dtype.
 EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
@@ -42,11 +42,6 @@ def tolerance_for(dtype: np.dtype | str, op_class: OpClass, override: Tolerance 
         return Tolerance(0.0, 0.0)
     k = ULP_BUDGET[op_class]
     return Tolerance(rtol=k * eps, atol=k * eps)
-
-
-def _is_float(dtype: np.dtype) -> bool:
-    # ml_dtypes' narrow floats (bfloat16, float8_*, float4_*) are not all of kind "f"; their names say it.
-    return dtype.kind == "f" or dtype.name.startswith(("float", "bfloat"))
 
 
 _INT_VIEW = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
@@ -81,7 +76,7 @@ def _compare_one(
     precision, and a float32 matmul whose partial sums overflow is right to give inf.
     """
     dtype = like.dtype
-    if not _is_float(dtype):
+    if not is_float(dtype):
         a = actual.astype(np.float64)
         e = expected.astype(np.float64)
         err = np.abs(a - e)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import json
 import platform
 import secrets
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -168,13 +168,11 @@ def environment(backend_versions: Mapping[str, str]) -> dict[str, Any]:
         "onnx": onnx.__version__,
         "backends": dict(backend_versions),
     }
-    torch = sys.modules.get("torch")
-    if torch is None:
-        try:
-            import torch
-        except ImportError:
-            torch = None
-    env["torch"] = getattr(torch, "__version__", None)
+    # The installed version, read without importing torch: certifying a materialized profile never needs it.
+    try:
+        env["torch"] = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        env["torch"] = None
     return env
 
 

@@ -46,29 +46,28 @@ def execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) 
     return _execute(backend, model_path, inputs)[0]
 
 
+def _failure(exc: Exception, otherwise: Outcome) -> tuple[Outcome, str]:
+    """How a backend call that raised is recorded; `otherwise` says which step it was."""
+    if isinstance(exc, MemoryError):
+        return Outcome.CRASH, _OUT_OF_MEMORY
+    if isinstance(exc, Unsupported):
+        return Outcome.UNSUPPORTED, str(exc)
+    return otherwise, error_text(exc)
+
+
 def _execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> tuple[Execution, Any]:
     """The execution and the prepared session: a worker answers first and frees the session after."""
     start = time.perf_counter()
     try:
         session = backend.prepare(model_path)
-    except MemoryError:
-        return Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, time.perf_counter() - start), None
-    except Unsupported as exc:
-        return Execution(None, Outcome.UNSUPPORTED, str(exc), time.perf_counter() - start), None
     except Exception as exc:
-        return Execution(None, Outcome.LOAD_FAIL, error_text(exc), time.perf_counter() - start), None
+        return Execution(None, *_failure(exc, Outcome.LOAD_FAIL), time.perf_counter() - start), None
     prepared = time.perf_counter()
     try:
         outputs = backend.run(session, inputs)
-    except MemoryError:
-        failure = Execution(None, Outcome.CRASH, _OUT_OF_MEMORY, prepared - start, time.perf_counter() - prepared)
-        return failure, session
-    except Unsupported as exc:
-        failure = Execution(None, Outcome.UNSUPPORTED, str(exc), prepared - start, time.perf_counter() - prepared)
-        return failure, session
     except Exception as exc:
-        failure = Execution(None, Outcome.RUN_ERROR, error_text(exc), prepared - start, time.perf_counter() - prepared)
-        return failure, session
+        elapsed = time.perf_counter() - prepared
+        return Execution(None, *_failure(exc, Outcome.RUN_ERROR), prepared - start, elapsed), session
     done = time.perf_counter()
     return Execution(tuple(np.asarray(o) for o in outputs), None, "", prepared - start, done - prepared), session
 
@@ -194,6 +193,14 @@ class _Worker:
             return ""
         return data.decode("utf-8", "replace").strip()
 
+    def end(self, what: str, wait: float) -> str:
+        """Kill the worker after it died or failed: `what` happened, how it ended, and its last words."""
+        self.process.join(wait)
+        message = f"{what} ({_signal_name(self.process.exitcode)})"
+        tail = self.stderr_tail()
+        self.stop(kill=True)
+        return f"{message}; stderr tail:\n{tail}" if tail else message
+
     def stop(self, kill: bool = False) -> None:
         if self.process.is_alive():
             if kill:
@@ -249,11 +256,7 @@ class ProcessExecutor:
                 self._unstartable[backend.name] = Execution(None, Outcome.LOAD_FAIL, message)
                 return self._unstartable[backend.name]
         if not worker.wait_ready(STARTUP_TIMEOUT_S):
-            worker.process.join(1)
-            message = f"worker for {backend.name} did not start ({_signal_name(worker.process.exitcode)})"
-            tail = worker.stderr_tail()
-            worker.stop(kill=True)
-            failure = Execution(None, Outcome.LOAD_FAIL, f"{message}; stderr tail:\n{tail}" if tail else message)
+            failure = Execution(None, Outcome.LOAD_FAIL, worker.end(f"worker for {backend.name} did not start", 1))
             self._unstartable[backend.name] = failure
             return failure
         self._workers[backend.name] = worker
@@ -261,13 +264,7 @@ class ProcessExecutor:
 
     def _crashed(self, name: str, worker: _Worker, elapsed: float) -> Execution:
         del self._workers[name]
-        worker.process.join(5)
-        tail = worker.stderr_tail()
-        message = f"worker {_signal_name(worker.process.exitcode)}"
-        if tail:
-            message += f"; stderr tail:\n{tail}"
-        worker.stop(kill=True)
-        return Execution(None, Outcome.CRASH, message, 0.0, elapsed)
+        return Execution(None, Outcome.CRASH, worker.end("worker died", 5), 0.0, elapsed)
 
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         """Send the artifact to every backend's worker at once; the workers run side by side.
@@ -287,7 +284,7 @@ class ProcessExecutor:
                 continue
             try:
                 worker.conn.send((str(artifact.model_path), artifact.inputs))
-            except (OSError, BrokenPipeError):
+            except OSError:  # BrokenPipeError included
                 done[backend.name] = self._crashed(backend.name, worker, time.perf_counter() - start)
                 continue
             waiting[worker.conn] = (backend.name, worker)

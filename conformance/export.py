@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text
+from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
 
 #: Bump when the artifact layout or oracle computation changes: old entries are then ignored.
 ARTIFACT_FORMAT = 1
@@ -157,12 +157,16 @@ _RAW_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32,
 
 
 def read_tensor(path: Path) -> np.ndarray:
-    """A TensorProto file as NumPy; plain raw-data tensors take a fast path (warm runs read thousands)."""
+    return parse_tensor(path.read_bytes())
+
+
+def parse_tensor(data: bytes) -> np.ndarray:
+    """A serialized TensorProto as NumPy; plain raw-data tensors take a fast path (warm runs read thousands)."""
     import onnx
     from onnx import numpy_helper
 
     tensor = onnx.TensorProto()
-    tensor.ParseFromString(path.read_bytes())
+    tensor.ParseFromString(data)
     dtype = _RAW_DTYPES.get(tensor.data_type)
     if dtype is not None and tensor.raw_data and not tensor.external_data:
         return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(tuple(tensor.dims)).copy()
@@ -311,7 +315,7 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
     except Exception as exc:
         raise OracleError(f"torch eager cannot run {instance.id}: {exporter_message(exc)}") from exc
     truth = None
-    floating = any(x.dtype.kind == "f" or x.dtype.name == "bfloat16" for x in source)
+    floating = any(is_float(x.dtype) for x in source)
     if floating and instance.case.float64_truth:
         try:
             truth = oracle.run_torch_float64(instance.module, instance.inputs)

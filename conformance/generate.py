@@ -52,8 +52,6 @@ _NO_LOCAL_CONSTANTS = Constants()
 AVAILABLE_PROVIDERS.setdefault(HYPOTHESIS_BACKEND, f"{__name__}.StableProvider")
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
-INT_DTYPES = ("int8", "uint8", "int32", "int64")
-ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
 
 
 class CaseError(ValueError):
@@ -66,11 +64,6 @@ def numpy_dtype(name: str) -> np.dtype:
 
         return np.dtype(ml_dtypes.bfloat16)
     return np.dtype(name)
-
-
-def is_floating(dtype: np.dtype | str) -> bool:
-    name = str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
-    return name in FLOAT_DTYPES
 
 
 # --------------------------------------------------------------------------- cases
@@ -173,11 +166,15 @@ def select_cases(
     if isinstance(patterns, str):
         patterns = [p.strip() for p in patterns.split(",") if p.strip()]
     chosen: list[Case] = []
+    seen: set[str] = set()
     for pattern in patterns:
         hits = [c for c in all_cases if fnmatch.fnmatchcase(c.name, pattern) or fnmatch.fnmatchcase(c.path, pattern)]
         if not hits:
             raise CaseError(f"no case matches {pattern!r}; `conformance list cases` shows them all")
-        chosen.extend(c for c in hits if c not in chosen)
+        for c in hits:
+            if c.path not in seen:
+                seen.add(c.path)
+                chosen.append(c)
     return chosen
 
 

@@ -301,6 +301,11 @@ class Availability:
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def is_float(dtype: np.dtype) -> bool:
+    """Floating, ml_dtypes' narrow floats included (bfloat16, float8_*, float4_* are not all of kind "f")."""
+    return dtype.kind == "f" or dtype.name.startswith(("float", "bfloat"))
+
+
 def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = None) -> str:
     """An exception as one recorded message: its type and words, no traceback, no colour codes."""
     text = _ANSI.sub("", f"{type(exc).__name__}: {exc}").strip()

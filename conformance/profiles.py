@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .model import Case, CaseInstance, OpClass, Prebuilt, Tolerance
+from .export import parse_tensor
+from .model import Case, CaseInstance, OpClass, Prebuilt, Tolerance, is_float
 
 PROFILE_FORMAT = 1
 PROFILES_DIR = Path(__file__).with_name("data") / "profiles"
@@ -183,19 +184,6 @@ def _tensor_name(data: bytes) -> str:
     return tensor.name
 
 
-def _read_tensor(data: bytes) -> np.ndarray:
-    import onnx
-    from onnx import numpy_helper
-
-    tensor = onnx.TensorProto()
-    tensor.ParseFromString(data)
-    return numpy_helper.to_array(tensor)
-
-
-def _is_float(dtype: np.dtype) -> bool:
-    return dtype.kind == "f" or dtype.name == "bfloat16"
-
-
 def _truth_in_dtype(truth: Sequence[np.ndarray], source: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
     """The float64 truth rounded to each output's dtype.
 
@@ -210,7 +198,7 @@ def _truth_in_dtype(truth: Sequence[np.ndarray], source: Sequence[np.ndarray]) -
             raise ProfileError(f"truth shape {list(t.shape)} differs from torch's {list(s.shape)}")
         with np.errstate(all="ignore"):
             rounded = t.astype(s.dtype)
-            if _is_float(s.dtype):
+            if is_float(s.dtype):
                 s64, r64 = s.astype(np.float64), rounded.astype(np.float64)
                 keep = np.isfinite(s64) & np.isfinite(r64) & (s64 != 0)
                 rounded = np.where(keep, r64, s64).astype(s.dtype)
@@ -488,13 +476,6 @@ def load(ref: str | Path) -> tuple[dict[str, Any], str]:
     return profile, profile_hash(profile)
 
 
-def shipped_hash(name: str) -> str | None:
-    path = PROFILES_DIR / f"{name}.json"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or not path.exists():
-        return None
-    return load(path)[1]
-
-
 def describe(profile: Mapping[str, Any], digest: str) -> dict[str, Any]:
     from collections import Counter
 
@@ -661,12 +642,12 @@ def prebuilt_case(entry: Mapping[str, Any], folder: Path) -> Case:
     """A profile instance as a prebuilt case: judged against its expected outputs with its tolerances."""
     model = (folder / "model.onnx").read_bytes()
     inputs = tuple(
-        _read_tensor((folder / DATA_SET / f"input_{i}.pb").read_bytes()) for i in range(len(entry["inputs"]))
+        parse_tensor((folder / DATA_SET / f"input_{i}.pb").read_bytes()) for i in range(len(entry["inputs"]))
     )
     outputs = tuple(
-        _read_tensor((folder / DATA_SET / f"output_{i}.pb").read_bytes()) for i in range(len(entry["outputs"]))
+        parse_tensor((folder / DATA_SET / f"output_{i}.pb").read_bytes()) for i in range(len(entry["outputs"]))
     )
-    floating = [o for o, y in zip(entry["outputs"], outputs, strict=True) if _is_float(y.dtype)]
+    floating = [o for o, y in zip(entry["outputs"], outputs, strict=True) if is_float(y.dtype)]
     # One tolerance per case: the loosest of its floating outputs (integer outputs compare exactly anyway).
     tolerance = (
         Tolerance(max(float(o["rtol"]) for o in floating), max(float(o["atol"]) for o in floating))

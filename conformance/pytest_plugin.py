@@ -163,11 +163,7 @@ class ConformanceSession:
             if report_dir:
                 from . import report
 
-                writer = getattr(report, "write_reports", None)
-                if writer is not None:
-                    writer(self.store(), self.run_id, Path(report_dir))
-                else:
-                    report.write_json(self.store(), self.run_id, Path(report_dir))
+                report.write_reports(self.store(), self.run_id, Path(report_dir))
         if self._store is not None:
             self._store.close()
 
@@ -301,11 +297,9 @@ def failure_text(result: Any, opts: Any) -> str:
         lines.append(f"worst element {where}: expected {m.worst_expected!r}, got {m.worst_actual!r}")
     if result.message:
         lines.append(f"message: {result.message[:1000]}")
-    lines.append(
-        f"reproduce: conformance run --cases '{result.category}/{result.case}' --backends {result.backend} "
-        f"--exporters {result.exporter} --opset {result.opset} --seed {opts.seed} --max-examples {opts.max_examples}"
-        + (" --special-values" if opts.special_values else "")
-    )
+    from .report import reproduce_command
+
+    lines.append(f"reproduce: {reproduce_command(result, opts.to_dict())}")
     return "\n".join(lines)
 
 

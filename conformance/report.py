@@ -10,6 +10,7 @@ with autoescaping on, so every string a backend or a case supplies is escaped.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import math
 import re
@@ -85,9 +86,11 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
-def reproduce_command(result: Result, run: RunRecord) -> str:
-    """One line that re-runs exactly this instance: same case, seed, draw count, exporter and opset."""
-    options = run.options
+def reproduce_command(result: Result, options: Mapping[str, Any]) -> str:
+    """One line that re-runs exactly this instance: same case, seed, draw count, exporter and opset.
+
+    `options` is a run's recorded options (`RunOptions.to_dict()`).
+    """
     args = ["conformance", "run", "--cases", f"{result.category}/{result.case}", "--backends", result.backend]
     if result.exporter != PREBUILT_EXPORTER:  # a prebuilt model (an ONNX node test) is neither exported nor re-opset
         args += ["--exporters", result.exporter, "--opset", str(result.opset)]
@@ -166,7 +169,7 @@ def _failure_row(r: Result, run: RunRecord) -> dict[str, Any]:
         "metrics": r.metrics.to_dict(),
         "message": r.message,
         "waiver": dict(r.waiver) if r.waiver else None,
-        "reproduce": reproduce_command(r, run),
+        "reproduce": reproduce_command(r, run.options),
     }
 
 
@@ -402,7 +405,8 @@ def _trend_svg(points: list[dict[str, Any]], backends: Sequence[str]) -> dict[st
     return {"width": width, "height": height, "pad": pad, "series": series, "ticks": ticks}
 
 
-def _environment():  # -> jinja2.Environment
+@functools.cache
+def _environment():  # -> jinja2.Environment: built once, so its template cache serves every render
     import jinja2
 
     env = jinja2.Environment(

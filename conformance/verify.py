@@ -246,8 +246,9 @@ def check_results(
     expected = [e["id"] for e in profile["instances"]]
     got = [r.get("id") for r in rows]
     if got != expected:
-        missing = [i for i in expected if i not in set(got)]
-        extra = [i for i in got if i not in set(expected)]
+        got_set, expected_set = set(got), set(expected)
+        missing = [i for i in expected if i not in got_set]
+        extra = [i for i in got if i not in expected_set]
         if missing:
             v.problem(f"results lack {len(missing)} profile instance(s): {', '.join(map(str, missing[:5]))}")
         if extra:

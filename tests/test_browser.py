@@ -41,6 +41,8 @@ def find_chromium() -> str | None:
 
 
 CHROMIUM = find_chromium()
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI must run the browser tests: scripts/setup installs Debian's `chromium`")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no chromium on PATH (scripts/setup installs Debian's `chromium`; or set CONFORMANCE_CHROMIUM)",

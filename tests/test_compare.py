@@ -122,7 +122,11 @@ def test_ulp_distance_counts_representable_values(dtype) -> None:
 
 def test_bfloat16_outputs_are_judged() -> None:
     exp = np.array([1.0, 2.0], ml_dtypes.bfloat16)
-    assert (
-        one(exp.copy(), exp.astype(np.float64), like=exp, tol=tolerance_for("bfloat16", OpClass.ELEMENTWISE)).outcome
-        is Outcome.PASS
-    )
+    tol = tolerance_for("bfloat16", OpClass.ELEMENTWISE)  # 4 bfloat16 ULP
+    assert one(exp.copy(), exp.astype(np.float64), like=exp, tol=tol).outcome is Outcome.PASS
+    # atol + rtol·|e| allows 8 ULP at 1.0: 8 above passes, 16 above does not.
+    edge = np.array([1.0 + 8 * 2.0**-7, 2.0], ml_dtypes.bfloat16)
+    assert one(edge, exp.astype(np.float64), like=exp, tol=tol).outcome is Outcome.PASS
+    off = np.array([1.0 + 16 * 2.0**-7, 2.0], ml_dtypes.bfloat16)
+    verdict = one(off, exp.astype(np.float64), like=exp, tol=tol)
+    assert verdict.outcome is Outcome.MISMATCH and verdict.metrics.max_ulp == 16

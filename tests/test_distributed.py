@@ -43,6 +43,7 @@ def test_a_run_on_dask_workers_gives_the_local_verdicts(options: RunOptions, clu
     assert [(r.case_id, r.backend, r.outcome) for r in distributed.results] == [
         (r.case_id, r.backend, r.outcome) for r in local.results
     ]
+    assert len(distributed.results) == 3 * 2 * options.max_examples, "3 cases, 2 backends"
     assert all(r.outcome is Outcome.PASS for r in distributed.results)
     assert all(r.metrics.elements > 0 for r in distributed.results)
 

@@ -46,7 +46,8 @@ def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) 
     assert "SIGABRT" in by[("abort", "add")][0].message
     assert "the backend's last words" in by[("abort", "add")][0].message
     assert "no answer after 10 s" in by[("hang", "add")][0].message
-    assert "memory limit" in by[("hog", "add")][0].message or "signal" in by[("hog", "add")][0].message
+    hog = by[("hog", "add")][0].message
+    assert "memory limit" in hog or "SIGABRT" in hog or "SIGKILL" in hog, hog  # MemoryError, or a C allocator giving up
 
     with Store(opts.db) as store:
         kept = store.results(summary.run_id)
@@ -57,6 +58,7 @@ def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) 
 def test_in_process_execution_gives_the_same_verdicts(options: RunOptions) -> None:
     isolated = run(replace(options, cases="relu,matmul"))
     direct = run(replace(options, cases="relu,matmul", isolate=False))
+    assert isolated.results and all(r.outcome is Outcome.PASS for r in isolated.results)
     assert [(r.case_id, r.backend, r.outcome) for r in isolated.results] == [
         (r.case_id, r.backend, r.outcome) for r in direct.results
     ]

@@ -134,7 +134,7 @@ def test_a_stale_expectation_fails_the_item_as_xpass(tmp_path: Path) -> None:
                    "--conformance-db", str(tmp_path / "x.sqlite"))  # fmt: skip
     assert proc.returncode == 1
     assert "xpass" in proc.stdout and "expectation is stale" in proc.stdout
-    assert "reproduce: conformance run --cases 'activation/relu' --backends onnxruntime" in proc.stdout
+    assert "reproduce: conformance run --cases activation/relu --backends onnxruntime --exporters dynamo" in proc.stdout
 
 
 def test_a_session_without_conformance_collects_nothing_and_imports_nothing_heavy(tmp_path: Path) -> None:

@@ -78,6 +78,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+@cache  # adapters ask on every prepare (their compile-cache keys hold it)
 def distribution_version(*names: str) -> str:
     """The installed version of the first distribution found among `names`."""
     for name in names:

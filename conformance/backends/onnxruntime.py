@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Availability, Unsupported
+from .onnx_backend import says_not_implemented
 
 _BFLOAT16 = "tensor(bfloat16)"
 
@@ -64,7 +65,7 @@ class OnnxRuntime:
         try:
             return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
-            if type(exc).__name__ == "NotImplemented":
+            if says_not_implemented(exc):
                 raise Unsupported(str(exc)) from exc
             raise
 
