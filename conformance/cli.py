@@ -348,6 +348,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 def _run_options(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
     """RunOptions from the flags `run` and `nightly` share; a flag a command lacks keeps its default."""
     from .engine import RunOptions
+    from .expectations import resolve_path
     from .export import default_cache_dir
     from .store import default_db_path
 
@@ -364,20 +365,12 @@ def _run_options(args: argparse.Namespace, argv: Sequence[str], **extra: Any) ->
         db=args.db or default_db_path(),
         command=shlex.join(["conformance", *argv]),
         isolate=not getattr(args, "in_process", False),
-        expectations=_expectations_path(getattr(args, "expectations", None)),
+        expectations=resolve_path(getattr(args, "expectations", None)),
         timeout=getattr(args, "timeout", defaults.timeout),
         memory_limit_mb=getattr(args, "memory_limit", defaults.memory_limit_mb),
         dask=args.dask,
         **extra,
     )
-
-
-def _expectations_path(value: str | None) -> Path | None:
-    from .expectations import builtin_path
-
-    if value is None:
-        return builtin_path()
-    return None if value.lower() == "none" else Path(value)
 
 
 def _cmd_expectations(args: argparse.Namespace) -> int:
@@ -562,6 +555,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 def _cmd_certify(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .certify import CertifyError, certify
+    from .expectations import resolve_path
     from .profiles import ProfileError
 
     if args.timeout is not None and args.timeout <= 0:
@@ -574,7 +568,7 @@ def _cmd_certify(args: argparse.Namespace, argv: Sequence[str]) -> int:
             args.out,
             materialized=args.materialized,
             cache_dir=args.cache_dir,
-            expectations=_expectations_path(args.expectations),
+            expectations=resolve_path(args.expectations),
             isolate=not args.in_process,
             timeout=args.timeout,
             db=args.db,

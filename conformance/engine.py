@@ -16,7 +16,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,42 +83,33 @@ class RunOptions:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], **overrides: Any) -> RunOptions:
         """The options a run recorded (`to_dict`), to resume it as it was started."""
-        defaults = cls()
-        fields = {
-            "cases": data.get("cases"),
-            "backends": data.get("backends"),
-            "exporters": tuple(data.get("exporters", defaults.exporters)),
-            "opset": int(data.get("opset", defaults.opset)),
-            "max_examples": int(data.get("max_examples", defaults.max_examples)),
-            "seed": int(data.get("seed", defaults.seed)),
-            "special_values": bool(data.get("special_values", False)),
-            "cache_dir": Path(data["cache_dir"]) if data.get("cache_dir") else defaults.cache_dir,
-            "db": Path(data["db"]) if data.get("db") else defaults.db,
-            "isolate": bool(data.get("isolate", True)),
-            "timeout": float(data.get("timeout", defaults.timeout)),
-            "memory_limit_mb": int(data.get("memory_limit_mb", defaults.memory_limit_mb)),
-            "expectations": Path(data["expectations"]) if data.get("expectations") else None,
-            "dask": data.get("dask"),
-        }
-        return cls(**{**fields, **overrides})
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in _KEPT_APART or f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name in _PATHS:
+                if value is None and f.name != "expectations":
+                    continue  # no recorded folder: this machine's default
+                value = None if value is None else Path(value)
+            elif f.name == "exporters":
+                value = tuple(value)
+            values[f.name] = value
+        return cls(**{**values, **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "cases": self.cases,
-            "backends": self.backends,
-            "exporters": list(self.exporters),
-            "opset": self.opset,
-            "max_examples": self.max_examples,
-            "seed": self.seed,
-            "special_values": self.special_values,
-            "cache_dir": str(self.cache_dir),
-            "db": str(self.db),
-            "isolate": self.isolate,
-            "timeout": self.timeout,
-            "memory_limit_mb": self.memory_limit_mb,
-            "dask": self.dask,
-            "expectations": str(self.expectations) if self.expectations else None,
-        }
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in _KEPT_APART:
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
+
+#: Recorded by the run itself (its command and series), not among its options.
+_KEPT_APART = ("command", "profile")
+_PATHS = ("cache_dir", "db", "expectations")
 
 
 @dataclass

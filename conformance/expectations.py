@@ -50,6 +50,13 @@ def builtin_path() -> Path:
     return Path(__file__).with_name("data") / "expectations.toml"
 
 
+def resolve_path(value: str | None) -> Path | None:
+    """An `--expectations` value: unset means the shipped file, `none` (any case) means no file."""
+    if value is None:
+        return builtin_path()
+    return None if value.lower() == "none" else Path(value)
+
+
 @dataclass(frozen=True)
 class Expectation:
     backend: str

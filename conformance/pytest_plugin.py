@@ -71,7 +71,7 @@ class ConformanceSession:
 
     def __init__(self, config: pytest.Config) -> None:
         from .engine import RunOptions
-        from .expectations import builtin_path
+        from .expectations import resolve_path
 
         self.config = config
         expectations = _option(config, "conformance_expectations")
@@ -88,9 +88,7 @@ class ConformanceSession:
             special_values=bool(_option(config, "conformance_special_values", False)),
             opset=_option(config, "conformance_opset", defaults.opset),
             db=Path(_option(config, "conformance_db") or defaults.db),
-            expectations=(
-                builtin_path() if expectations is None else None if expectations == "none" else Path(expectations)
-            ),
+            expectations=resolve_path(expectations),
             command="pytest --conformance",
         )
         workerinput = getattr(config, "workerinput", None)
@@ -100,6 +98,7 @@ class ConformanceSession:
         self._executor: Any = None
         self._expectations: Any = None
         self.backends: dict[str, Any] = {}
+        self.versions: dict[str, str] = {}
 
     # ------------------------------------------------------------ xdist
     @pytest.hookimpl(optionalhook=True)
@@ -169,7 +168,7 @@ class ConformanceSession:
 
     # ------------------------------------------------------------ collection
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
-        from .backends import select_backends
+        from .backends import backend_version, select_backends
         from .generate import discover_cases, select_cases
 
         try:
@@ -178,6 +177,7 @@ class ConformanceSession:
         except Exception as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None
         self.backends = {b.name: b for b in backends}
+        self.versions = {b.name: backend_version(b) for b in backends}  # once, not per item
         parent = ConformanceCollector.from_parent(session, name="conformance")
         from .model import PREBUILT_EXPORTER
 
@@ -220,7 +220,6 @@ class ConformanceItem(pytest.Item):
         return self.path, None, f"conformance {self.name}"
 
     def runtest(self) -> None:
-        from .backends import backend_version
         from .engine import run_instance
         from .expectations import apply
         from .export import ArtifactCache
@@ -228,7 +227,7 @@ class ConformanceItem(pytest.Item):
 
         state, opts = self.state, self.state.options
         backend = state.backends[self.backend]
-        versions = {backend.name: backend_version(backend)}
+        versions = {backend.name: state.versions[backend.name]}
         cache = ArtifactCache(Path(opts.cache_dir))
         recorded: list[Any] = []
 

@@ -201,21 +201,10 @@ class Store:
             row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"no run {run_id!r} in {self.path}")
-        return RunRecord(
-            id=row[0],
-            started=row[1],
-            finished=row[2],
-            status=row[3],
-            seed=row[4],
-            profile=row[5],
-            command=row[6],
-            environment=json.loads(row[7]),
-            options=json.loads(row[8]),
-        )
+        return _run_record(row)
 
     def runs(self) -> list[RunRecord]:
-        ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY started, rowid")]
-        return [self.run(i) for i in ids]
+        return [_run_record(row) for row in self._db.execute("SELECT * FROM runs ORDER BY started, rowid")]
 
     def results(self, run_id: str) -> list[Result]:
         return list(self._iter_results(run_id))
@@ -246,3 +235,17 @@ class Store:
                 duration_s=row[14],
                 waiver=json.loads(row[15]) if row[15] else None,
             )
+
+
+def _run_record(row: Sequence[Any]) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        started=row[1],
+        finished=row[2],
+        status=row[3],
+        seed=row[4],
+        profile=row[5],
+        command=row[6],
+        environment=json.loads(row[7]),
+        options=json.loads(row[8]),
+    )

@@ -181,3 +181,12 @@ def test_a_run_resumes_only_with_the_cases_it_started_with(options: RunOptions) 
     assert again.results == first.results, "a finished run resumes to itself: nothing runs twice"
     with Store(opts.db) as store:
         assert store.run("edited").status == "complete"
+
+
+def test_run_options_round_trip_through_what_a_run_records(tmp_path) -> None:
+    """`run --resume` rebuilds a run's options from `to_dict`: every option must come back as it was."""
+    for opts in (
+        RunOptions(cases="relu", exporters=("dynamo", "torchscript"), dask="tcp://h:8786", cache_dir=tmp_path),
+        RunOptions(expectations=None, isolate=False, special_values=True, timeout=7.5, seed=9),
+    ):
+        assert RunOptions.from_dict(opts.to_dict()) == opts

@@ -71,7 +71,8 @@ def test_listing_reads_the_index_and_collects_nothing(node_cases: list[Case]) ->
     assert proc.returncode == 0, proc.stderr
     count, seconds = proc.stdout.split()
     assert int(count) == len(node_cases)
-    assert float(seconds) < 30.0, f"load() took {seconds} s from the index"  # collecting takes minutes; loose on purpose
+    # Loose on purpose: collecting takes ONNX seconds to minutes, reading the index well under one.
+    assert float(seconds) < 30.0, f"load() took {seconds} s from the index"
 
 
 def test_the_pack_is_an_entry_point_and_selects_by_glob(node_cases: list[Case]) -> None:

@@ -118,7 +118,8 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     from conformance.generate import discover_cases, draw_instances, select_cases
 
     db, cases = tmp_path / "resume.sqlite", "activation/relu,activation/relu6,transcendental/exp,transcendental/tanh"
-    selection = ("--cases", cases, "--backends", "reference", "--max-examples", "3", "--seed", "5")
+    # 24 dynamo exports take several seconds: enough that a kill after 3 results comes mid-run.
+    selection = ("--cases", cases, "--backends", "reference", "--max-examples", "6", "--seed", "5")
     count = _run_and_kill(db, tmp_path / "cache", *selection)
     with Store(db) as store:
         run_id = store.run("latest").id
@@ -127,7 +128,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     planned = {
         (i.id, "reference", "dynamo")
         for c in select_cases(discover_cases(), cases)
-        for i in draw_instances(c, seed=5, max_examples=3)
+        for i in draw_instances(c, seed=5, max_examples=6)
     }
     assert set(before) < planned, "the kill came before the end of the run"
 
