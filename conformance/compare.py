@@ -180,8 +180,8 @@ def _judge(
                 score,
                 i,
                 index,
-                float(a.astype(np.float64).flat[flat]),
-                float(np.asarray(e, np.float64).flat[flat]),
+                float(a.flat[flat]),  # one element, not a float64 copy of the whole array
+                float(np.asarray(e).flat[flat]),
             )
         if off.any() or special.any():
             messages.append(

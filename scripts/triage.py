@@ -26,9 +26,6 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 
-FAILING = ("mismatch", "special", "shape", "dtype", "export-fail", "load-fail", "run-error", "crash", "timeout")
-
-
 #: Causes established by hand: (backend glob, text in the message, explanation).
 KNOWN_CAUSES = (
     (
@@ -52,29 +49,33 @@ def first_line(text: str, limit: int = 150) -> str:
 
 
 def main(argv: list[str]) -> int:
-    known = []
-    if argv[:1] == ["--known"]:
-        from conformance.expectations import load
-
-        known, argv = load(argv[1]), argv[2:]
+    from conformance.expectations import ExpectationSet, actual_outcome, load
+    from conformance.model import FAILING, Outcome
     from conformance.store import Store
+
+    known = ExpectationSet.of([])
+    if argv[:1] == ["--known"]:
+        known, argv = ExpectationSet.of(load(argv[1])), argv[2:]
+    failing = {str(o) for o in FAILING - {Outcome.XPASS}}
 
     rows = []
     for path in argv:
         with Store(path) as store:
             for run in store.runs():
                 for r in store.results(run.id):
-                    if r.outcome in FAILING and any(e.matches(r) and r.outcome in e.outcomes for e in known):
+                    # What the backend did, before any expectation of the run turned it into xfail or xpass.
+                    actual = actual_outcome(r)
+                    if any(actual in e.outcomes for e in known.matching(r)):
                         continue
                     path_ = f"{r.category}/{r.case}"
-                    rows.append((r.case_id, path_, r.backend, r.exporter, str(r.outcome), str(r.oracle), r.message))
+                    rows.append((r.case_id, path_, r.backend, r.exporter, str(actual), str(r.oracle), r.message))
     passed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
     for case_id, _, backend, exporter, outcome, _, _ in rows:
-        if outcome in ("pass", "xfail"):
+        if outcome == "pass":
             passed_on[(case_id, exporter)].add(backend)
     groups: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
     for case_id, _path, backend, exporter, outcome, oracle, message in rows:
-        if outcome in FAILING:
+        if outcome in failing:
             groups[(case_id, exporter, backend, outcome)].append((case_id, oracle, message))
 
     # An export failure is the same for every backend: one entry with backend = "*".
