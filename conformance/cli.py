@@ -470,7 +470,7 @@ def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     from .engine import run
     from .history import diff_results, previous_run
-    from .report import report_data, write_reports
+    from .report import write_reports
     from .store import Store
 
     if args.max_examples < 1:
@@ -486,9 +486,8 @@ def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
             d = diff_results(
                 store.results(prev.id), summary.results, run_a=prev.id, run_b=record.id, threshold=threshold
             )
-        data = report_data(store, record.id, threshold=threshold)
         dated = args.out_root / record.started[:10]
-        paths = write_reports(store, record.id, dated, data=data)
+        paths = write_reports(store, record.id, dated, threshold=threshold, diff=d)
     latest = args.out_root / "latest"
     latest.mkdir(parents=True, exist_ok=True)
     for path in paths.values():

@@ -26,6 +26,7 @@ from .history import (
     PASSED,
     SEVERITY,
     BackendFigures,
+    Diff,
     diff_results,
     figures_by_backend,
     previous_run,
@@ -174,9 +175,12 @@ def _failure_row(r: Result, run: RunRecord) -> dict[str, Any]:
 
 
 def report_data(
-    store: Store, run_id: str, *, threshold: float = DEFAULT_DRIFT_ULP, history: bool = True
+    store: Store, run_id: str, *, threshold: float = DEFAULT_DRIFT_ULP, diff: Diff | None = None
 ) -> dict[str, Any]:
-    """Everything every format shows, as plain JSON-able data (see report.schema.json)."""
+    """Everything every format shows, as plain JSON-able data (see report.schema.json).
+
+    `diff` against the previous run of the series, where the caller already has it.
+    """
     run = store.run(run_id)
     results = store.results(run.id)
     by_backend: dict[str, Counter[str]] = {}
@@ -268,11 +272,11 @@ def report_data(
         or (r.waiver or {}).get("actual") == str(Outcome.SPECIAL)
     ]
 
-    prev = previous_run(store, run) if history else None
-    regressions = None
-    if prev is not None:
-        d = diff_results(store.results(prev.id), results, run_a=prev.id, run_b=run.id, threshold=threshold)
-        regressions = d.to_dict()
+    if diff is None:
+        prev = previous_run(store, run)
+        if prev is not None:
+            diff = diff_results(store.results(prev.id), results, run_a=prev.id, run_b=run.id, threshold=threshold)
+    regressions = diff.to_dict() if diff is not None else None
 
     data = {
         "schema": SCHEMA_ID,
@@ -303,8 +307,8 @@ def report_data(
         "expected_failures": [_failure_row(r, run) for r in results if r.outcome is Outcome.XFAIL],
         "divergences": list(divergences.values()),
         "special": special,
-        "trend": trend(store, run) if history else [],
-        "previous_run": prev.id if prev else None,
+        "trend": trend(store, run),
+        "previous_run": diff.run_a if diff is not None else None,
         "regressions": regressions,
         "results": [r.to_dict() for r in results],
     }
@@ -532,10 +536,10 @@ def write_reports(
     formats: Sequence[str] = FORMATS,
     *,
     threshold: float = DEFAULT_DRIFT_ULP,
-    data: dict[str, Any] | None = None,
+    diff: Diff | None = None,
 ) -> dict[str, Path]:
     """Write the chosen formats into `out_dir`; returns {format: path}."""
-    data = data if data is not None else report_data(store, run_id, threshold=threshold)
+    data = report_data(store, run_id, threshold=threshold, diff=diff)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for fmt in formats:
