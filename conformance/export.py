@@ -282,21 +282,35 @@ def _prebuilt_artifact(instance: CaseInstance, cache: ArtifactCache) -> Artifact
 
     opset = next((o.version for o in onnx.load_from_string(item.model).opset_import if o.domain in ("", "ai.onnx")), 0)
     oracles = Oracles(source=tuple(item.outputs), truth=None, spec=tuple(item.outputs))
+    return _save(cache, key, instance, PREBUILT_EXPORTER, opset, item.model, oracles)
+
+
+def _save(
+    cache: ArtifactCache,
+    key: str,
+    instance: CaseInstance,
+    exporter: str,
+    opset: int,
+    model_bytes: bytes | None,
+    oracles: Oracles,
+    export_error: str = "",
+) -> Artifact:
+    """Store a fresh artifact; its meta.json says what `ArtifactCache.load` needs to read it back."""
     meta = {
         "format": ARTIFACT_FORMAT,
         "key": key,
         "case_id": instance.id,
-        "exporter": PREBUILT_EXPORTER,
+        "exporter": exporter,
         "opset": opset,
         "params": dict(instance.params),
-        "outputs": len(item.outputs),
-        "truth": False,
-        "spec": True,
-        "spec_error": "",
-        "export_error": "",
+        "outputs": len(oracles.source),
+        "truth": oracles.truth is not None,
+        "spec": oracles.spec is not None,
+        "spec_error": oracles.spec_error,
+        "export_error": export_error,
     }
-    directory = cache.store(key, meta, item.model, instance.inputs, oracles)
-    return Artifact(key, directory, PREBUILT_EXPORTER, opset, instance.inputs, oracles, fresh=True)
+    directory = cache.store(key, meta, model_bytes, instance.inputs, oracles)
+    return Artifact(key, directory, exporter, opset, instance.inputs, oracles, export_error, fresh=True)
 
 
 def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: ArtifactCache) -> Artifact:
@@ -341,27 +355,4 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
             spec = None
 
     oracles = Oracles(source=source, truth=truth, spec=spec, spec_error=spec_error)
-    meta = {
-        "format": ARTIFACT_FORMAT,
-        "key": key,
-        "case_id": instance.id,
-        "exporter": exporter,
-        "opset": opset,
-        "params": dict(instance.params),
-        "outputs": len(source),
-        "truth": truth is not None,
-        "spec": spec is not None,
-        "spec_error": spec_error,
-        "export_error": export_error,
-    }
-    directory = cache.store(key, meta, model_bytes, instance.inputs, oracles)
-    return Artifact(
-        key=key,
-        directory=directory,
-        exporter=exporter,
-        opset=opset,
-        inputs=instance.inputs,
-        oracles=oracles,
-        export_error=export_error,
-        fresh=True,
-    )
+    return _save(cache, key, instance, exporter, opset, model_bytes, oracles, export_error)
