@@ -58,10 +58,17 @@ def test_check_model_with_dynamic_batch(tmp_path: Path) -> None:
     batch = torch.export.Dim("batch")
     result = check_model(
         TinyNet().eval(), (torch.randn(3, 8),), backends="onnxruntime", exporters=["dynamo", "torchscript"],
-        dynamic_shapes=({0: batch},), db=tmp_path / "c.sqlite",
+        dynamic_shapes=({0: batch},), db=tmp_path / "c.sqlite", cache_dir=tmp_path / "cache",
     )  # fmt: skip
     result.assert_ok()
     assert len(result.results) == 2
+    import onnx
+
+    models = sorted((tmp_path / "cache").rglob("model.onnx"))
+    assert len(models) == 2, "one export per exporter"
+    for path in models:
+        dim0 = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0]
+        assert dim0.dim_param and not dim0.dim_value, f"{path}: the batch axis was exported fixed: {dim0}"
 
 
 def _pytest(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
