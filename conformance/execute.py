@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,22 +117,28 @@ STARTUP_TIMEOUT_S = 300.0
 _STDERR_TAIL = 2000
 
 
-def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb: int) -> None:
-    """Serve execute requests for one backend until told to stop or killed.
+def serve(conn: Any) -> int:
+    """Serve execute requests for one backend until told to stop or killed (the worker process's loop).
 
-    stderr goes to a file so a crash's last words survive it; the address-space
+    The driver sends the import path first, then the backend (which unpickles
+    only once that path is in place), then requests. stdout and stderr are the
+    worker's log file, so a crash's last words survive it; the address-space
     limit turns a runaway allocation into a MemoryError or an abort here, not
     an out-of-memory kill of the whole machine.
     """
     import faulthandler
     import resource
 
-    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 2)
-    os.dup2(fd, 1)  # what a backend prints (tvm's converter does) belongs to its log, not the run's console
-    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     faulthandler.enable()
+    try:
+        path, memory_limit_mb = conn.recv()
+        sys.path[:] = list(dict.fromkeys([*path, *sys.path]))  # the caller's order first, as spawn would
+        backend = conn.recv()
+    except (EOFError, OSError):
+        return 1
+    except Exception as exc:  # e.g. a backend class defined in the caller's __main__, which a worker cannot import
+        sys.stderr.write(f"cannot receive the backend: {error_text(exc)}\n")
+        return 1
     if memory_limit_mb > 0:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -142,9 +149,9 @@ def _worker_main(conn: Any, backend: Backend, stderr_path: str, memory_limit_mb:
         try:
             request = conn.recv()
         except (EOFError, KeyboardInterrupt):
-            return
+            return 0
         if request is None:
-            return
+            return 0
         model_path, inputs = request
         execution, session = _execute(backend, Path(model_path), tuple(inputs))
         conn.send(execution)
@@ -163,21 +170,46 @@ def _signal_name(exitcode: int | None) -> str:
 
 
 class _Worker:
+    """One backend's worker: `python -m conformance.worker` over a socket pair, its output in a log file.
+
+    Not a multiprocessing child: spawning one re-runs the caller's `__main__`
+    (see `conformance.worker`); fork after torch or a backend started threads
+    is unsafe.
+    """
+
     def __init__(self, backend: Backend, memory_limit_mb: int) -> None:
-        ctx = multiprocessing.get_context("spawn")  # fork after torch or a backend started threads is unsafe
         self.stderr_file = tempfile.NamedTemporaryFile(
             prefix=f"conformance-{backend.name}-", suffix=".log", delete=False
         )
         self.stderr_file.close()
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_worker_main,
-            args=(child, backend, self.stderr_file.name, memory_limit_mb),
-            name=f"conformance-worker-{backend.name}",
-            daemon=True,
+        self.conn, child = multiprocessing.Pipe()
+        root = str(Path(__file__).resolve().parents[1])  # where this package is, so `-m` finds it
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+            PYTHONUNBUFFERED="1",  # what it prints before a crash reaches the log
         )
-        self.process.start()
-        child.close()
+        try:
+            with open(self.stderr_file.name, "ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "conformance.worker", str(child.fileno())],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    pass_fds=(child.fileno(),), env=env, close_fds=True,
+                )  # fmt: skip
+        finally:
+            child.close()
+        try:
+            self.conn.send((list(sys.path), memory_limit_mb))
+            self.conn.send(backend)
+        except OSError:
+            pass  # it died at once: `wait_ready` says so, with its log
+        except Exception:
+            self.stop(kill=True)
+            raise  # a backend object that cannot be pickled
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def wait_ready(self, timeout: float) -> bool:
         """Startup (spawning, imports) is not charged to the first result's timeout."""
@@ -193,16 +225,20 @@ class _Worker:
             return ""
         return data.decode("utf-8", "replace").strip()
 
+    def _join(self, timeout: float | None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+
     def end(self, what: str, wait: float) -> str:
         """Kill the worker after it died or failed: `what` happened, how it ended, and its last words."""
-        self.process.join(wait)
-        message = f"{what} ({_signal_name(self.process.exitcode)})"
+        self._join(wait)
+        message = f"{what} ({_signal_name(self.process.poll())})"
         tail = self.stderr_tail()
         self.stop(kill=True)
         return f"{message}; stderr tail:\n{tail}" if tail else message
 
     def stop(self, kill: bool = False) -> None:
-        if self.process.is_alive():
+        if self.alive:
             if kill:
                 self.process.kill()
             else:
@@ -210,10 +246,10 @@ class _Worker:
                     self.conn.send(None)
                 except OSError:
                     pass
-                self.process.join(5)
-                if self.process.is_alive():
+                self._join(5)
+                if self.alive:
                     self.process.kill()
-        self.process.join()
+        self._join(None)
         self.conn.close()
         with contextlib.suppress(OSError):
             os.unlink(self.stderr_file.name)
@@ -243,7 +279,7 @@ class ProcessExecutor:
 
     def _worker(self, backend: Backend) -> _Worker | Execution:
         worker = self._workers.get(backend.name)
-        if worker is not None and worker.process.is_alive():
+        if worker is not None and worker.alive:
             return worker
         if backend.name in self._unstartable:  # it died starting once; it would again, at a spawn's cost each time
             return self._unstartable[backend.name]
