@@ -28,8 +28,9 @@ import numpy as np
 
 from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
 
-#: Bump when the artifact layout or oracle computation changes: old entries are then ignored.
-ARTIFACT_FORMAT = 1
+#: Bump when the artifact layout, the model's normalization or the oracle computation changes:
+#: old entries are then ignored. 2: the exporter's debugging metadata is stripped.
+ARTIFACT_FORMAT = 2
 DEFAULT_OPSET = 18
 EXPORTERS = ("dynamo", "torchscript")
 
@@ -112,10 +113,51 @@ def exporter_message(exc: BaseException) -> str:
     return error_text(exc, max_lines=25)
 
 
+#: Node metadata torch's dynamo exporter writes for debugging: source stack traces (absolute paths
+#: of wherever the case was installed), FX node text, module class paths and name scopes. They make
+#: a model's bytes depend on the machine and the caller, not on what the artifact key names.
+DEBUG_METADATA_PREFIXES = ("pkg.torch.onnx.", "namespace")
+
+
+def _strip_nodes(nodes: Any) -> None:
+    """Recurses into If/Loop/Scan bodies: their nodes carry the same metadata."""
+    for node in nodes:
+        _strip_entries(node)
+        node.doc_string = ""
+        for attr in node.attribute:
+            for graph in (attr.g, *attr.graphs) if attr.HasField("g") else attr.graphs:
+                _strip_nodes(graph.node)
+                graph.doc_string = ""
+
+
+def _strip_entries(proto: Any) -> None:
+    keep = [(p.key, p.value) for p in proto.metadata_props if not p.key.startswith(DEBUG_METADATA_PREFIXES)]
+    if len(keep) != len(proto.metadata_props):
+        del proto.metadata_props[:]
+        for key, value in keep:
+            proto.metadata_props.add(key=key, value=value)
+
+
+def normalize_model(model_bytes: bytes) -> bytes:
+    """The exported model without the exporter's debugging metadata, so its bytes are portable.
+
+    Node names, value names and the graph signature stay: they are what a reader
+    (and localization) maps back to the torch program; nothing else changes.
+    """
+    import onnx
+
+    model = onnx.ModelProto()
+    model.ParseFromString(model_bytes)
+    _strip_nodes(model.graph.node)
+    for function in model.functions:
+        _strip_nodes(function.node)
+    return model.SerializeToString(deterministic=True)
+
+
 def export_model(
     module: Any, inputs: Sequence[np.ndarray], exporter: str, opset: int, dynamic_axes: DynamicAxes = None
 ) -> bytes:
-    """Export with one of torch's two exporters; raises what the exporter raises."""
+    """Export with one of torch's two exporters, normalized; raises what the exporter raises."""
     from .oracle import to_torch
 
     try:
@@ -125,7 +167,7 @@ def export_model(
     module.eval()
     args = tuple(to_torch(x) for x in inputs)
     with _quiet_exporter():
-        return fn(module, args, opset, dynamic_axes)
+        return normalize_model(fn(module, args, opset, dynamic_axes))
 
 
 def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
@@ -266,6 +308,53 @@ class OracleError(RuntimeError):
     fault, not a backend: every backend records `skip`."""
 
 
+def _graph_tensors(graph: Any) -> Iterator[Any]:
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    yield from _node_tensors(graph.node)
+
+
+def _node_tensors(nodes: Any) -> Iterator[Any]:
+    for node in nodes:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for graph in (attr.g, *attr.graphs) if attr.HasField("g") else attr.graphs:
+                yield from _graph_tensors(graph)
+
+
+def external_data_problem(model: Any, folder: Path | None) -> str | None:
+    """Why a model's external data may not be read, or None when it has none or it stays in `folder`.
+
+    A location that is absolute, climbs out with `..`, or resolves (through a
+    symlink) outside the model's folder is refused, as onnx refuses it since
+    CVE-2022-25882: a model must not make a backend read any file it names.
+    With no folder (a model held as bytes) there is nothing external to read.
+    """
+    from onnx import TensorProto
+
+    tensors = [*_graph_tensors(model.graph), *(t for f in model.functions for t in _node_tensors(f.node))]
+    for tensor in tensors:
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        what = f"tensor {tensor.name!r} keeps its data in {location!r}"
+        if not location:
+            return f"{what}: no location"
+        if Path(location).is_absolute() or location.startswith(("/", "\\")) or ".." in Path(location).parts:
+            return f"{what}, outside the model's folder; refused"
+        if folder is None:
+            return f"{what}, but the model is held without its folder; external data is not supported here"
+        root = folder.resolve()
+        target = (root / location).resolve()
+        if root not in target.parents:
+            return f"{what}, which resolves outside the model's folder ({target}); refused"
+    return None
+
+
 def _prebuilt_artifact(instance: CaseInstance, cache: ArtifactCache) -> Artifact:
     """A prebuilt model goes into the cache as it is; its expected outputs are every oracle."""
     item = instance.prebuilt
@@ -280,7 +369,14 @@ def _prebuilt_artifact(instance: CaseInstance, cache: ArtifactCache) -> Artifact
         return cached
     import onnx
 
-    opset = next((o.version for o in onnx.load_from_string(item.model).opset_import if o.domain in ("", "ai.onnx")), 0)
+    try:
+        model = onnx.load_from_string(item.model)
+    except Exception as exc:  # protobuf's DecodeError, and whatever a truncated file gives
+        raise OracleError(f"{instance.id}: model.onnx does not parse: {error_text(exc)}") from exc
+    problem = external_data_problem(model, None)
+    if problem:
+        raise OracleError(f"{instance.id}: {problem}")
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     oracles = Oracles(source=tuple(item.outputs), truth=None, spec=tuple(item.outputs))
     return _save(cache, key, instance, PREBUILT_EXPORTER, opset, item.model, oracles)
 
