@@ -219,23 +219,10 @@ def waiver_entry(expectation: Any) -> dict[str, Any]:
 
 
 def waiver_toml(entries: Sequence[Mapping[str, Any]]) -> str:
-    """TOML text for waiver entries; JSON string, list and boolean literals are valid TOML."""
-    blocks = []
-    for entry in entries:
-        lines = ["[[expectation]]"]
-        for key, value in entry.items():
-            if not isinstance(key, str) or not key.replace("_", "").isalnum():
-                raise ValueError(f"waiver key {key!r} is not a plain name")
-            if isinstance(value, bool) or isinstance(value, str):
-                lines.append(f"{key} = {json.dumps(value)}")
-            elif isinstance(value, int):
-                lines.append(f"{key} = {value}")
-            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-                lines.append(f"{key} = {json.dumps(value)}")
-            else:
-                raise ValueError(f"waiver key {key!r} holds {type(value).__name__}, not a string, list or flag")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
+    """The waivers as an expectations file: any reason or link text round-trips (astral characters too)."""
+    from .expectations import dumps
+
+    return dumps(entries)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,13 @@ A different failure stays what it is: it was not expected.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import os
 import re
+import tempfile
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -287,6 +290,26 @@ def stale(entries: Sequence[Expectation], results: Iterable[Result]) -> list[Exp
     return [e for e in entries if not e.flaky and e.line in passed and e.line not in confirmed]
 
 
+def unmatched(
+    entries: Sequence[Expectation], cases: Iterable[tuple[str, str]], backends: Iterable[str]
+) -> list[tuple[Expectation, str]]:
+    """Entries that can never apply, with why: their case matches no (path, name) or their backend no name.
+
+    An instance id (`path[hash]`) counts as matching when its case exists: which
+    instances a run draws depends on its seed.
+    """
+    known = [x for pair in cases for x in pair]
+    names = list(backends)
+    out = []
+    for e in entries:
+        base = e.case.split("[", 1)[0] if re.search(r"\[[0-9a-f]+\]$", e.case) else e.case
+        if not any(x in (e.case, base) or fnmatch.fnmatchcase(x, e.case) for x in known):
+            out.append((e, f"case {e.case!r} matches no case in the library"))
+        elif not any(fnmatch.fnmatchcase(n, e.backend) for n in names):
+            out.append((e, f"backend {e.backend!r} matches no installed backend"))
+    return out
+
+
 def remove(text: str, lines: Iterable[int]) -> str:
     """The file without the entries starting at `lines`; comments and other entries stay as written."""
     rows = text.splitlines(keepends=True)
@@ -303,14 +326,46 @@ def remove(text: str, lines: Iterable[int]) -> str:
     return "".join(row for i, row in enumerate(rows, start=1) if i not in drop)
 
 
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+def dumps(entries: Iterable[Mapping[str, Any]], comment: str = "") -> str:
+    """`[[expectation]]` tables as TOML, written by tomlkit: any string (control characters too) round-trips."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    if comment:  # a TOML comment may hold no control character but tab, and has no escapes
+        doc.add(tomlkit.comment(re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda m: f"\\x{ord(m[0]):02x}", comment)))
+    tables = tomlkit.aot()
+    for entry in entries:
+        table = tomlkit.table()
+        for key, value in entry.items():
+            table.add(key, value)
+        tables.append(table)
+    if len(tables):
+        doc.add("expectation", tables)
+    return tomlkit.dumps(doc)
 
 
-def render(results: Iterable[Result]) -> str:
-    """New entries for unexpected failures, one per backend, case and outcome, to be triaged."""
+def write(path: Path, text: str) -> None:
+    """Replace `path` with `text` only once it parses as an expectations file: a bad write loses nothing.
+
+    Written to a temporary file beside it, checked, then renamed over it.
+    """
+    parse(text, str(path))
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        load(tmp)  # what reached the disk reads back
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def drafts(results: Iterable[Result]) -> list[dict[str, str]]:
+    """New entries for unexpected failures, one per backend, case, exporter and outcome, to be triaged."""
     seen: set[tuple[str, str, str, str]] = set()
-    blocks = []
+    out = []
     for r in results:
         if r.outcome not in EXPECTABLE or r.outcome is Outcome.UNSUPPORTED:
             continue
@@ -319,12 +374,19 @@ def render(results: Iterable[Result]) -> str:
             continue
         seen.add(key)
         first = (r.message.splitlines() or [""])[0][:160]
-        blocks.append(
-            "[[expectation]]\n"
-            f"backend = {_toml_string(r.backend)}\n"
-            f"case = {_toml_string(r.case_id)}\n"
-            f"exporter = {_toml_string(r.exporter)}\n"
-            f"outcome = {_toml_string(str(r.outcome))}\n"
-            f"reason = {_toml_string(f'{PLACEHOLDER}: {first}')}\n"
+        out.append(
+            {
+                "backend": r.backend,
+                "case": r.case_id,
+                "exporter": r.exporter,
+                "outcome": str(r.outcome),
+                "reason": f"{PLACEHOLDER}: {first}",
+            }
         )
-    return "\n".join(blocks)
+    return out
+
+
+def render(results: Iterable[Result]) -> str:
+    """The draft entries of `drafts` as TOML; empty when there are none."""
+    entries = drafts(results)
+    return dumps(entries) if entries else ""

@@ -25,9 +25,10 @@ from .certify import MEMBERS, SUMS, summarize, waiver_toml
 from .model import Metrics, Outcome
 from .profiles import ProfileError, profile_hash, sha256
 
-#: A bundle is JSON and text; nothing in it should come near these sizes.
-MAX_MEMBER_BYTES = 256 * 1024 * 1024
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+#: A bundle is JSON and text (the largest shipped profile's is under 1 MiB); nothing in it should come near
+#: these sizes. They bound what a gzip bomb can make verify hold in memory: members are read whole.
+MAX_MEMBER_BYTES = 32 * 1024 * 1024
+MAX_TOTAL_BYTES = 128 * 1024 * 1024
 _METRIC_KEYS = set(Metrics().to_dict())
 #: Metrics compared on a rerun, with (absolute, relative) slack: backends may use threads and reorder sums.
 _RERUN_SLACK = {

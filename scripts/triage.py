@@ -1,6 +1,6 @@
 """Draft expectation entries from recorded runs, with whose fault each failure is and the evidence.
 
-    python scripts/triage.py [--known FILE] DB [DB ...] > draft.toml
+    python scripts/triage.py [--known FILE] [--out FILE] DB [DB ...] > draft.toml
 
 Reads every run in the given stores and groups failing results by case,
 exporter, backend and outcome. Whose fault a group is comes from evidence in
@@ -23,8 +23,14 @@ span many cases, say) are left out of the draft.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import defaultdict
+from pathlib import Path
+
+from conformance.expectations import ExpectationError, ExpectationSet, actual_outcome, dumps, load, write
+from conformance.model import FAILING, Outcome
+from conformance.store import Store, StoreError
 
 #: Causes established by hand: (backend glob, text in the message, explanation).
 KNOWN_CAUSES = (
@@ -44,22 +50,13 @@ KNOWN_CAUSES = (
 
 def first_line(text: str, limit: int = 150) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = line.replace("\\", "/").replace('"', "'")
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def main(argv: list[str]) -> int:
-    from conformance.expectations import ExpectationSet, actual_outcome, load
-    from conformance.model import FAILING, Outcome
-    from conformance.store import Store
-
-    known = ExpectationSet.of([])
-    if argv[:1] == ["--known"]:
-        known, argv = ExpectationSet.of(load(argv[1])), argv[2:]
-    failing = {str(o) for o in FAILING - {Outcome.XPASS}}
-
+def _rows(dbs: list[Path], known: ExpectationSet) -> list[tuple[str, ...]]:
+    """Every result of every run in the stores, as the backend really did it, less what `known` covers."""
     rows = []
-    for path in argv:
+    for path in dbs:
         with Store(path) as store:
             for run in store.runs():
                 for r in store.results(run.id):
@@ -69,6 +66,29 @@ def main(argv: list[str]) -> int:
                         continue
                     path_ = f"{r.category}/{r.case}"
                     rows.append((r.case_id, path_, r.backend, r.exporter, str(actual), str(r.oracle), r.message))
+    return rows
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triage.py", description="Draft expectation entries, with whose fault each failure is, from stores."
+    )
+    parser.add_argument("dbs", metavar="DB", nargs="+", type=Path, help="results stores to read (never created)")
+    parser.add_argument("--known", type=Path, help="leave out results that this expectations file already covers")
+    parser.add_argument("--out", type=Path, help="write the draft here (checked, then renamed) instead of stdout")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        known = ExpectationSet.of(load(args.known) if args.known else [])
+        rows = _rows(args.dbs, known)
+    except (StoreError, ExpectationError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    failing = {str(o) for o in FAILING - {Outcome.XPASS}}
+
     passed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
     for case_id, _, backend, exporter, outcome, _, _ in rows:
         if outcome == "pass":
@@ -84,6 +104,7 @@ def main(argv: list[str]) -> int:
         key = (case_id, exporter, "*" if outcome == "export-fail" else backend, outcome)
         merged[key].extend(items)
 
+    entries = []
     for (case_key, exporter, backend, outcome), items in sorted(merged.items()):
         case_id, oracle, message = items[0]
         others = sorted(passed_on[(case_id, exporter)] - {backend})
@@ -102,13 +123,20 @@ def main(argv: list[str]) -> int:
             fault = "the torch and ONNX-reference oracles diverge: the exported graph or the reference evaluator"
         else:
             fault = "no backend passes this instance: the exported graph, a spec gap or the case"
-        print("[[expectation]]")
-        print(f'backend = "{backend}"')
-        print(f'case = "{case_key}"')
-        print(f'exporter = "{exporter}"')
-        print(f'outcome = "{outcome}"')
-        print(f'reason = "{fault}: {first_line(message)}"')
-        print()
+        entries.append(
+            {
+                "backend": backend,
+                "case": case_key,
+                "exporter": exporter,
+                "outcome": outcome,
+                "reason": f"{fault}: {first_line(message)}",
+            }
+        )
+    text = dumps(entries)
+    if args.out:
+        write(args.out, text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

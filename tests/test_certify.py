@@ -190,6 +190,78 @@ def test_a_member_path_outside_the_bundle_is_refused(
     assert not (tmp_path / "evil.json").exists() and not Path("/tmp/evil.json").exists()
 
 
+class _Zeros(io.RawIOBase):
+    """`size` zero bytes streamed, never held: a member that compresses a thousandfold."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _bomb(path: Path, files: dict[str, bytes], member_size: int, members: int) -> Path:
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for i in range(members):
+            info = tarfile.TarInfo(f"logs/zeros_{i}.bin")
+            info.size = member_size
+            tar.addfile(info, io.BufferedReader(_Zeros(member_size)))
+    return path
+
+
+def test_hard_links_duplicates_and_listing_gaps_are_each_refused_with_the_reason(
+    bundle: Path, profile_path: Path, tmp_path: Path
+) -> None:
+    files = _members(bundle)
+
+    def hardlink(tar: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo("logs/passwd")
+        info.type, info.linkname = tarfile.LNKTYPE, "/etc/passwd"
+        tar.addfile(info)
+
+    def duplicate(tar: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo("summary.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"{}"))
+
+    cases = {
+        "hardlink": (_write(tmp_path / "h.tar.gz", files, extra=hardlink), "is a link"),
+        "duplicate": (_write(tmp_path / "d.tar.gz", files, extra=duplicate), "'summary.json' appears twice"),
+        "extra": (_write(tmp_path / "e.tar.gz", {**files, "logs/extra.txt": b"hi"}), "logs/extra.txt is in the bundle but not in SHA256SUMS"),
+        "missing": (_write(tmp_path / "m.tar.gz", {k: v for k, v in files.items() if k != "summary.json"}), "summary.json is listed in SHA256SUMS but missing"),
+    }  # fmt: skip
+    for kind, (path, expected) in cases.items():
+        problems = _problems(path, profile_path)
+        assert any(expected in p for p in problems), (kind, problems)
+
+
+def test_an_oversized_member_and_a_gzip_bomb_are_refused_before_they_are_read(
+    bundle: Path, profile_path: Path, tmp_path: Path
+) -> None:
+    from conformance import verify as verify_module
+
+    files = _members(bundle)
+    big = _bomb(tmp_path / "big.tar.gz", files, verify_module.MAX_MEMBER_BYTES + 1, 1)
+    assert big.stat().st_size < 2 * 1024 * 1024, "the test bundle should be small on disk"
+    problems = _problems(big, profile_path)
+    assert any("zeros_0.bin' is too large" in p for p in problems), problems
+    # Many members each under the limit, together over the total: the bomb stops at the total.
+    many = verify_module.MAX_TOTAL_BYTES // verify_module.MAX_MEMBER_BYTES + 1
+    bomb = _bomb(tmp_path / "bomb.tar.gz", files, verify_module.MAX_MEMBER_BYTES // 4, many * 4)
+    problems = _problems(bomb, profile_path)
+    assert any("is too large" in p for p in problems), problems
+
+
 def _torchless_venv(root: Path) -> Path:
     """A real virtual environment holding only what a vendor needs: no torch in it at all.
 
@@ -205,7 +277,7 @@ def _torchless_venv(root: Path) -> Path:
     wanted = {
         "numpy", "onnx", "google", "protobuf", "onnxruntime", "ml_dtypes", "hypothesis", "attr", "attrs",
         "sortedcontainers", "platformdirs", "rich", "markdown_it", "markdown_it_py", "mdurl", "pygments",
-        "packaging", "jinja2", "markupsafe", "typing_extensions", "flatbuffers", "onnx_conformance",
+        "packaging", "jinja2", "markupsafe", "typing_extensions", "flatbuffers", "tomlkit", "onnx_conformance",
     }  # fmt: skip
     for entry in source.iterdir():
         base = entry.name.split("-")[0].removesuffix(".py").removesuffix(".libs")
