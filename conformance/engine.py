@@ -281,12 +281,15 @@ def run(
     unknown = [e for e in options.exporters if e not in EXPORTERS]
     if unknown:
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
+    # Cases are chosen before backends are probed and workers start: a glob that matches nothing is a
+    # usage error answered at once, not after eight availability checks and eight spawns.
+    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
     backends = list(backends) if backends is not None else select_backends(options.backends)
     if executor is None:
         executor = default_executor(options)
     executor.start(backends)  # worker start-up overlaps drawing the instances
     try:
-        return _run(options, progress, executor, run_id, cases, backends, resume)
+        return _run(options, progress, executor, run_id, selected, backends, resume)
     finally:
         executor.close()
 
@@ -296,11 +299,10 @@ def _run(
     progress: Progress,
     executor: Executor,
     run_id: str | None,
-    cases: Sequence[Case] | None,
+    selected: Sequence[Case],
     backends: list[Backend],
     resume: bool,
 ) -> RunSummary:
-    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
     versions = {b.name: backend_version(b) for b in backends}
     cache = ArtifactCache(Path(options.cache_dir))
     expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
@@ -319,7 +321,7 @@ def _run(
     summary = RunSummary(run_id or new_run_id(), [])
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
-    with Store(options.db) as store:
+    with Store(options.db, create=True) as store:
         jobs = list(_jobs(planned, options.exporters))
         if resume:
             summary.results.extend(_resumable(store, summary.run_id, env))

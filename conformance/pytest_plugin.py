@@ -110,7 +110,7 @@ class ConformanceSession:
         if self._store is None:
             from .store import Store
 
-            self._store = Store(self.options.db)
+            self._store = Store(self.options.db, create=True)
         return self._store
 
     def executor(self) -> Any:

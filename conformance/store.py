@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .model import Metrics, OracleAgreement, Outcome, Result
 
 SCHEMA_VERSION = 2
+#: Seconds a writer waits for another process's transaction before giving up (SQLite's busy timeout).
+BUSY_TIMEOUT_S = 60.0
+T = TypeVar("T")
 
 #: Columns added since version 1, by the version that added them; applied in order on open.
 _ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
@@ -64,6 +68,25 @@ class StoreError(RuntimeError):
     """The store file cannot be used; the message says which file and why."""
 
 
+def _retry_locked(fn: Callable[[], T], deadline_s: float = BUSY_TIMEOUT_S) -> T:
+    """Run `fn`, again while another process holds the lock SQLite's busy timeout does not wait for.
+
+    Switching to WAL and some lock upgrades answer `database is locked` at
+    once; two runs writing one store must both finish, so those are retried.
+    """
+    deadline = time.monotonic() + deadline_s
+    pause = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 def default_db_path() -> Path:
     env = os.environ.get("CONFORMANCE_DB")
     if env:
@@ -87,16 +110,25 @@ class RunRecord:
 
 
 class Store:
-    """A connection to one results file. Use as a context manager."""
+    """A connection to one results file. Use as a context manager.
 
-    def __init__(self, path: Path | str) -> None:
+    Only the commands that record (`run`, `nightly`, `certify`, the plugin)
+    pass `create=True`; a read of a path that holds no store is an error
+    naming it, never a new empty file.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = False, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self._timeout = timeout
+        if not create and not self.path.is_file():
+            what = "is not a file" if self.path.exists() else "does not exist"
+            raise StoreError(f"no results store at {self.path}: it {what} (a run records one; check --db)")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            uri = f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+            self._db = sqlite3.connect(uri, uri=True, timeout=timeout)
+            version = _retry_locked(lambda: self._open_pragmas(create), timeout)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
         if version > SCHEMA_VERSION:
@@ -104,13 +136,22 @@ class Store:
                 f"results store {self.path} has schema version {version}; this version of the tool reads up to "
                 f"{SCHEMA_VERSION}: upgrade it or use another --db"
             )
+        if version == SCHEMA_VERSION:
+            return  # nothing to create or migrate: a reader takes no write lock
+        if version == 0 and not create:
+            self._db.close()
+            raise StoreError(f"{self.path} is an SQLite file but holds no results store (check --db)")
         try:
-            with self._db:
-                self._db.executescript(_SCHEMA)
-                self._migrate(version)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _retry_locked(lambda: self._initialise(version), timeout)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot initialise results store {self.path}: {exc}") from exc
+
+    def _open_pragmas(self, create: bool) -> int:
+        """The file's schema version; a writer also sets WAL (kept in the file), a reader changes nothing."""
+        if create:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self, version: int) -> None:
         """Bring an older file up to date in place; a fresh file already has every column."""
@@ -121,6 +162,12 @@ class Store:
                 present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def _initialise(self, version: int) -> None:
+        with self._db:
+            self._db.executescript(_SCHEMA)
+            self._migrate(version)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __enter__(self) -> Store:
         return self
@@ -144,97 +191,115 @@ class Store:
         command: str | None = None,
         profile: str | None = None,
     ) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT INTO runs (id, started, status, seed, profile, command, environment, options) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
-                (run_id, started, seed, profile, command, json.dumps(environment), json.dumps(options)),
-            )
+        self._write(
+            "INSERT INTO runs (id, started, status, seed, profile, command, environment, options) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+            [(run_id, started, seed, profile, command, json.dumps(environment), json.dumps(options))],
+        )
 
     def reopen_run(self, run_id: str) -> None:
         """A stopped run records again: it is `running` until it finishes."""
-        with self._db:
-            self._db.execute("UPDATE runs SET finished = NULL, status = 'running' WHERE id = ?", (run_id,))
+        self._write("UPDATE runs SET finished = NULL, status = 'running' WHERE id = ?", [(run_id,)])
 
     def finish_run(self, run_id: str, finished: str, status: str = "complete") -> None:
-        with self._db:
-            self._db.execute("UPDATE runs SET finished = ?, status = ? WHERE id = ?", (finished, status, run_id))
+        self._write("UPDATE runs SET finished = ?, status = ? WHERE id = ?", [(finished, status, run_id)])
 
     def record(self, result: Result) -> None:
         self.record_many([result])
 
     def record_many(self, results: Sequence[Result]) -> None:
         """Commit the results of one instance at once, as they arrive: what is recorded survives a killed run."""
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        result.run_id,
-                        result.case_id,
-                        result.case,
-                        result.category,
-                        result.backend,
-                        result.backend_version,
-                        result.exporter,
-                        result.opset,
-                        str(result.outcome),
-                        str(result.oracle),
-                        result.message,
-                        json.dumps(result.metrics.to_dict()),
-                        json.dumps(dict(result.params), default=str),
-                        result.seed,
-                        result.duration_s,
-                        json.dumps(dict(result.waiver)) if result.waiver else None,
-                    )
-                    for result in results
-                ],
-            )
+        self._write(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    result.run_id,
+                    result.case_id,
+                    result.case,
+                    result.category,
+                    result.backend,
+                    result.backend_version,
+                    result.exporter,
+                    result.opset,
+                    str(result.outcome),
+                    str(result.oracle),
+                    result.message,
+                    json.dumps(result.metrics.to_dict()),
+                    json.dumps(dict(result.params), default=str),
+                    result.seed,
+                    result.duration_s,
+                    json.dumps(dict(result.waiver)) if result.waiver else None,
+                )
+                for result in results
+            ],
+        )
+
+    def _write(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One transaction, retried while another writer holds the file; a failure names the file."""
+
+        def attempt() -> None:
+            with self._db:
+                self._db.executemany(sql, rows)
+
+        try:
+            _retry_locked(attempt, self._timeout)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to results store {self.path}: {exc}") from exc
 
     # ---------------------------------------------------------------- reading
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # damaged text columns fail to decode
+            raise StoreError(f"cannot read results store {self.path}: {exc}") from exc
 
     def run(self, run_id: str) -> RunRecord:
         """A run by id, or the newest with 'latest'."""
         if run_id == "latest":
-            row = self._db.execute("SELECT * FROM runs ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+            rows = self._read("SELECT * FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
         else:
-            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+            rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
             raise StoreError(f"no run {run_id!r} in {self.path}")
-        return _run_record(row)
+        return self._decode(_run_record, rows[0])
 
     def runs(self) -> list[RunRecord]:
-        return [_run_record(row) for row in self._db.execute("SELECT * FROM runs ORDER BY started, rowid")]
+        return [self._decode(_run_record, row) for row in self._read("SELECT * FROM runs ORDER BY started, rowid")]
 
     def results(self, run_id: str) -> list[Result]:
-        return list(self._iter_results(run_id))
+        rows = self._read("SELECT * FROM results WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [self._decode(_result, row) for row in rows]
 
-    def _iter_results(self, run_id: str) -> Iterator[Result]:
-        rows = self._db.execute(
-            "SELECT * FROM results WHERE run_id = ? ORDER BY rowid",
-            (run_id,),
-        )
-        for row in rows:
-            m = json.loads(row[11])
-            m["worst_index"] = tuple(m.get("worst_index", ()))
-            yield Result(
-                run_id=row[0],
-                case_id=row[1],
-                case=row[2],
-                category=row[3],
-                backend=row[4],
-                backend_version=row[5],
-                exporter=row[6],
-                opset=row[7],
-                outcome=Outcome(row[8]),
-                oracle=OracleAgreement(row[9]),
-                message=row[10],
-                metrics=Metrics(**m),
-                params=json.loads(row[12]),
-                seed=row[13],
-                duration_s=row[14],
-                waiver=json.loads(row[15]) if row[15] else None,
-            )
+    def _decode(self, fn: Callable[[Sequence[Any]], T], row: Sequence[Any]) -> T:
+        """A row written by something other than this tool (or damaged) is an error naming the file."""
+        try:
+            return fn(row)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # JSONDecodeError is a ValueError
+            raise StoreError(f"results store {self.path} holds a damaged row: {type(exc).__name__}: {exc}") from None
+
+
+def _result(row: Sequence[Any]) -> Result:
+    m = json.loads(row[11])
+    m["worst_index"] = tuple(m.get("worst_index", ()))
+    return Result(
+        run_id=row[0],
+        case_id=row[1],
+        case=row[2],
+        category=row[3],
+        backend=row[4],
+        backend_version=row[5],
+        exporter=row[6],
+        opset=row[7],
+        outcome=Outcome(row[8]),
+        oracle=OracleAgreement(row[9]),
+        message=row[10],
+        metrics=Metrics(**m),
+        params=json.loads(row[12]),
+        seed=row[13],
+        duration_s=row[14],
+        waiver=json.loads(row[15]) if row[15] else None,
+    )
 
 
 def _run_record(row: Sequence[Any]) -> RunRecord:

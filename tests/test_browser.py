@@ -239,7 +239,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _result("shape/reshape[d4]", "alpha", Outcome.SPECIAL, message=ATTACKS[3], elements=3, special_mismatches=1),
         _result("shape/reshape[d4]", "beta", Outcome.PASS, elements=3),
     ]
-    with Store(out / "s.sqlite") as store:
+    with Store(out / "s.sqlite", create=True) as store:
         store.begin_run("r1", "2026-01-01T00:00:00+00:00", seed=0, environment={"python": "3"}, options={})
         for r in rows:
             store.record(Result(**{**r.__dict__, "run_id": "r1"}))

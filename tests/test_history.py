@@ -113,7 +113,7 @@ def test_coverage_and_correctness_are_apart() -> None:
 
 
 def test_series_follow_the_profile_else_the_case_selection(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(tmp_path / "s.sqlite", create=True) as store:
         record_run(store, "n1", "2026-01-01T00:00:00", BASE, profile="nightly")
         record_run(store, "x1", "2026-01-01T01:00:00", BASE, cases="other*")
         record_run(store, "m1", "2026-01-01T02:00:00", BASE)
@@ -137,7 +137,7 @@ def test_diff_command_lists_the_regressed_case_and_exits_1(tmp_path: Path) -> No
         result("math/exp[1]", Outcome.MISMATCH, max_ulp=3.0, max_abs_error=0.25),
         *BASE[1:],
     ]
-    with Store(db) as store:
+    with Store(db, create=True) as store:
         record_run(store, "before", "2026-01-01T00:00:00", BASE)
         record_run(store, "after", "2026-01-02T00:00:00", regressed)
         assert diff_runs(store, "before", "after").regressed

@@ -121,7 +121,7 @@ def record(store: Store, run_id: str, started: str, rows: list[Result], **kw: An
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "s.sqlite")
+    s = Store(tmp_path / "s.sqlite", create=True)
     record(s, "r1", "2026-01-01T00:00:00+00:00", ROWS)
     return s
 
@@ -215,7 +215,7 @@ def test_markdown_is_bounded_and_carries_no_html(store: Store, tmp_path: Path) -
     assert "\x1b" not in md and "\x00" not in md
 
     many = [result(f"math/op{i}[{i}]", Outcome.MISMATCH, message="x" * 5000) for i in range(2000)]
-    with Store(tmp_path / "big.sqlite") as big:
+    with Store(tmp_path / "big.sqlite", create=True) as big:
         record(big, "big", "2026-01-01T00:00:00+00:00", many)
         huge = render_markdown(report_data(big, "big"))
     assert len(huge) < 65536, "a CI comment holds at most 65,536 characters"
@@ -285,5 +285,5 @@ def test_run_out_writes_all_four_formats_end_to_end(tmp_path: Path) -> None:
     assert root.tag == "testsuites" and len(root.findall(".//testcase")) == data["summary"]["results"]
     assert "activation/relu" in (out / "report.html").read_text()
     assert data["run"]["id"] in (out / "summary.md").read_text()
-    with Store(tmp_path / "s.sqlite") as s:
+    with Store(tmp_path / "s.sqlite", create=True) as s:
         assert write_reports(s, "latest", tmp_path / "again")["html"].exists()

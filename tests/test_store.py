@@ -38,7 +38,7 @@ def _result(case_id: str = "a/b[1]") -> Result:
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(tmp_path / "s.sqlite", create=True) as store:
         store.begin_run("r1", "2026-01-01T00:00:00", seed=1, environment={"onnx": "1"}, options={})
         store.record(_result())
         assert store.results("r1") == [_result()]
@@ -46,7 +46,7 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
 
 
 def test_schema_version_is_recorded(tmp_path: Path) -> None:
-    Store(tmp_path / "s.sqlite").close()
+    Store(tmp_path / "s.sqlite", create=True).close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
@@ -67,7 +67,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite") as store, pytest.raises(StoreError, match="no run 'nope'"):
+    with Store(tmp_path / "s.sqlite", create=True) as store, pytest.raises(StoreError, match="no run 'nope'"):
         store.run("nope")
 
 
@@ -149,7 +149,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
 
 def test_a_run_does_not_resume_on_other_versions(tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
-    with Store(db) as store:
+    with Store(db, create=True) as store:
         store.begin_run("old", "2026-01-01T00:00:00+00:00", seed=0, environment={"onnx": "1.0.0"}, options={})
     proc = conformance("run", "--resume", "old", "--db", str(db), "--quiet")
     assert proc.returncode == 2
