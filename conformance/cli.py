@@ -30,6 +30,43 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _number(kind: type, minimum: float, what: str, maximum: float = float("inf")) -> Any:
+    """An argparse type for a count or a limit: a bad value is a usage error naming the rule."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not minimum <= value <= maximum:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its message
+    return parse
+
+
+#: The types every command's counts and limits are declared with.
+COUNT = _number(int, 1, "a whole number, 1 or more")
+NON_NEGATIVE = _number(int, 0, "a whole number, 0 or more")
+SECONDS = _number(float, 1e-3, "a number of seconds above 0, at most a week", 7 * 86400.0)
+RATE = _number(float, 0.0, "a rate from 0 to 1", 1.0)
+
+
+def _opset(text: str) -> int:
+    """An opset the installed onnx knows: from 7 (the oldest torch exports) to onnx's newest."""
+    import onnx.defs
+
+    newest = onnx.defs.onnx_opset_version()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an opset number") from None
+    if not 7 <= value <= newest:
+        raise argparse.ArgumentTypeError(f"opset {value} is outside 7..{newest} (what onnx {onnx.__version__} knows)")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from .execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S
     from .export import DEFAULT_OPSET
@@ -48,9 +85,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--backends", help="comma-separated backend names (default: every available one)")
     p_run.add_argument("--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)")
     p_run.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})"
+        "--opset", type=_opset, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})"
     )
-    p_run.add_argument("--max-examples", type=int, default=5, help="instances drawn per case (default: 5)")
+    p_run.add_argument("--max-examples", type=COUNT, default=5, help="instances drawn per case (default: 5)")
     p_run.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
     p_run.add_argument("--special-values", action="store_true", help="draw NaN, ±inf, -0.0, subnormals and extremes")
     p_run.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
@@ -59,15 +96,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.add_argument(
         "--timeout",
-        type=float,
+        type=SECONDS,
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds per result before `timeout` (default: {DEFAULT_TIMEOUT_S:g})",
     )
     p_run.add_argument(
         "--memory-limit",
-        type=int,
+        type=NON_NEGATIVE,
         default=DEFAULT_MEMORY_LIMIT_MB,
-        help=f"MiB of address space per backend worker (default: {DEFAULT_MEMORY_LIMIT_MB})",
+        help=f"MiB of address space per backend worker, 0 for no limit (default: {DEFAULT_MEMORY_LIMIT_MB})",
     )
     p_run.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
     p_run.add_argument("--dask", metavar="ADDRESS", help="run backends on this Dask scheduler's workers")
@@ -86,8 +123,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p_cov.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
     p_cov.add_argument("--exporters", default="dynamo,torchscript", help="default: dynamo,torchscript")
-    p_cov.add_argument("--opset", type=int, default=DEFAULT_OPSET)
-    p_cov.add_argument("--max-examples", type=int, default=2, help="instances per case (default: 2)")
+    p_cov.add_argument("--opset", type=_opset, default=DEFAULT_OPSET)
+    p_cov.add_argument("--max-examples", type=COUNT, default=2, help="instances per case (default: 2)")
     p_cov.add_argument("--seed", type=int, default=0)
     p_cov.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
     p_cov.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write JSON (to FILE, or stdout)")
@@ -131,8 +168,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p_nightly.add_argument(
         "--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)"
     )
-    p_nightly.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"default: {DEFAULT_OPSET}")
-    p_nightly.add_argument("--max-examples", type=int, default=5, help="instances drawn per case (default: 5)")
+    p_nightly.add_argument("--opset", type=_opset, default=DEFAULT_OPSET, help=f"default: {DEFAULT_OPSET}")
+    p_nightly.add_argument("--max-examples", type=COUNT, default=5, help="instances drawn per case (default: 5)")
     p_nightly.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
     p_nightly.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
     p_nightly.add_argument(
@@ -154,16 +191,18 @@ def _add_certification_parsers(sub: Any, default_opset: int) -> None:
         "name", metavar="NAME", help="profile name; core, core-special, models, low-precision use their recipe"
     )
     p_freeze.add_argument("--cases", help="comma-separated globs over case names or paths (default: the recipe's)")
-    p_freeze.add_argument("--max-examples", type=int, help="instances drawn per case to pick from")
-    p_freeze.add_argument("--per-case", type=int, help="instances kept per case and dtype group (default: 1)")
+    p_freeze.add_argument("--max-examples", type=COUNT, help="instances drawn per case to pick from")
+    p_freeze.add_argument("--per-case", type=COUNT, help="instances kept per case and dtype group (default: 1)")
     p_freeze.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
     p_freeze.add_argument("--groups", help="dtype groups: standard, float16, bfloat16, any (comma-separated)")
     p_freeze.add_argument("--special-values", action=argparse.BooleanOptionalAction, default=None)
     p_freeze.add_argument("--exporter", default="dynamo", help="default: dynamo")
-    p_freeze.add_argument("--opset", type=int, default=default_opset, help=f"default: {default_opset}")
-    p_freeze.add_argument("--version", dest="profile_version", type=int, default=1, help="profile version (default: 1)")
+    p_freeze.add_argument("--opset", type=_opset, default=default_opset, help=f"default: {default_opset}")
+    p_freeze.add_argument(
+        "--version", dest="profile_version", type=COUNT, default=1, help="profile version (default: 1)"
+    )
     p_freeze.add_argument("--must-pass", help="comma-separated globs of cases whose instances must pass")
-    p_freeze.add_argument("--min-pass-rate", type=float, help="minimum pass rate per category and overall")
+    p_freeze.add_argument("--min-pass-rate", type=RATE, help="minimum pass rate per category and overall")
     p_freeze.add_argument("--out", type=Path, help="where to write the profile (default: NAME.json)")
     p_freeze.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
     p_freeze.add_argument("--quiet", action="store_true", help="no per-case progress")
@@ -184,14 +223,14 @@ def _add_certification_parsers(sub: Any, default_opset: int) -> None:
     p_cert.add_argument(
         "--expectations", help="known failures used as waivers (default: the shipped file; 'none' for none)"
     )
-    p_cert.add_argument("--timeout", type=float, help="seconds per result before `timeout`")
+    p_cert.add_argument("--timeout", type=SECONDS, help="seconds per result before `timeout`")
     p_cert.add_argument("--in-process", action="store_true", help="run the backend in this process")
     p_cert.add_argument("--db", type=Path, help="also record the run in this results store")
     p_cert.add_argument("--quiet", action="store_true", help="no per-instance progress")
 
     p_ver = sub.add_parser("verify", help="check a certification bundle; exit 1 on any problem")
     p_ver.add_argument("bundle", metavar="BUNDLE", type=Path, help="the bundle (.tar.gz)")
-    p_ver.add_argument("--rerun", type=int, default=0, metavar="N", help="re-run N sampled instances locally")
+    p_ver.add_argument("--rerun", type=NON_NEGATIVE, default=0, metavar="N", help="re-run N sampled instances locally")
     p_ver.add_argument("--profile", help="profile to check against (default: the shipped one the manifest names)")
     p_ver.add_argument("--materialized", type=Path, help="materialized profile folder for --rerun")
     p_ver.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
@@ -254,10 +293,6 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .report import write_reports
     from .store import Store
 
-    if args.max_examples < 1:
-        raise UsageError("conformance run: --max-examples must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("conformance run: --timeout must be positive")
     options, run_id = _run_options(args, argv), None
     if args.resume:
         from .engine import RunOptions
@@ -374,14 +409,21 @@ def _run_options(args: argparse.Namespace, argv: Sequence[str], **extra: Any) ->
 
 
 def _cmd_expectations(args: argparse.Namespace) -> int:
-    from .expectations import builtin_path, load, render
+    from .expectations import builtin_path, drafts, dumps, load, write
 
     if args.action == "check":
+        from .backends import discover_backends
+        from .expectations import unmatched
+        from .generate import discover_cases
+
         path = args.file or builtin_path()
         entries = load(path)
         todo = [e for e in entries if e.reason.startswith("TODO")]
-        print(f"{path}: {len(entries)} expectations, {len(todo)} still to triage")
-        return EXIT_FAILED if todo else EXIT_OK
+        dead = unmatched(entries, [(c.path, c.name) for c in discover_cases()], discover_backends())
+        for entry, why in dead:
+            print(f"{path}:{entry.line}: {why}")
+        print(f"{path}: {len(entries)} expectations, {len(todo)} still to triage, {len(dead)} that match nothing")
+        return EXIT_FAILED if todo or dead else EXIT_OK
 
     from .store import Store, default_db_path
 
@@ -392,14 +434,13 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
         results = store.results(run.id)
     if args.file.exists():
         load(args.file)  # refuse to append to a file that is already broken
-    text = render(results)
+    entries = drafts(results)
     stale = [r for r in results if str(r.outcome) == "xpass"]
-    if text:
+    if entries:
         existing = args.file.read_text() if args.file.exists() else ""
         sep = "\n" if existing and not existing.endswith("\n\n") else ""
-        args.file.write_text(existing + sep + f"# drafted from run {run.id}\n" + text)
-        load(args.file)
-    drafted = text.count("[[expectation]]")
+        write(args.file, existing + sep + dumps(entries, comment=f"drafted from run {run.id}"))
+    drafted = len(entries)
     print(f"{args.file}: {drafted} draft entries from run {run.id}; reasons marked TODO need triage")
     for r in stale:
         print(f"stale: {r.backend} {r.case_id} passed ({r.message})")
@@ -407,7 +448,7 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
 
 
 def _prune_expectations(args: argparse.Namespace) -> int:
-    from .expectations import load, remove, stale
+    from .expectations import load, remove, stale, write
     from .store import Store, default_db_path
 
     entries = load(args.file)
@@ -417,8 +458,7 @@ def _prune_expectations(args: argparse.Namespace) -> int:
             results.extend(store.results(store.run(run_id).id))
     gone = stale(entries, results)
     if gone:
-        args.file.write_text(remove(args.file.read_text(), [e.line for e in gone]))
-        load(args.file)  # what is left still parses
+        write(args.file, remove(args.file.read_text(), [e.line for e in gone]))  # only if what is left parses
     for e in gone:
         print(f"removed (line {e.line}): {e.backend} {e.case} expected {'/'.join(map(str, e.outcomes))}, passed")
     print(f"{args.file}: {len(gone)} stale entries removed, {len(entries) - len(gone)} kept")
@@ -473,8 +513,6 @@ def _cmd_nightly(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .report import write_reports
     from .store import Store
 
-    if args.max_examples < 1:
-        raise UsageError("conformance nightly: --max-examples must be at least 1")
     threshold = _threshold(args.threshold)
     options = _run_options(args, argv, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
     summary = run(options)
@@ -557,8 +595,6 @@ def _cmd_certify(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .expectations import resolve_path
     from .profiles import ProfileError
 
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("conformance certify: --timeout must be positive")
     echo = None if args.quiet else (lambda m: sys.stderr.write(m + "\n"))
     try:
         done = certify(
@@ -592,8 +628,6 @@ def _cmd_certify(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
-    if args.rerun < 0:
-        raise UsageError("conformance verify: --rerun must be 0 or more")
     result = verify(
         args.bundle,
         profile=args.profile,
@@ -619,8 +653,10 @@ def _add_export_cases_parser(sub: Any, default_opset: int) -> None:
     source.add_argument("--profile", help="a shipped profile name or a profile JSON: export its frozen instances")
     source.add_argument("--cases", help="comma-separated globs over case names or paths (default: all)")
     p.add_argument("--exporters", default="dynamo", help="comma-separated: dynamo, torchscript (default: dynamo)")
-    p.add_argument("--opset", type=int, default=default_opset, help=f"ONNX opset to export (default: {default_opset})")
-    p.add_argument("--max-examples", type=int, default=1, help="instances drawn per case (default: 1)")
+    p.add_argument(
+        "--opset", type=_opset, default=default_opset, help=f"ONNX opset to export (default: {default_opset})"
+    )
+    p.add_argument("--max-examples", type=COUNT, default=1, help="instances drawn per case (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="generation seed (default: 0)")
     p.add_argument("--cache-dir", type=Path, help="artifact cache (default: the user cache dir)")
     p.add_argument("--quiet", action="store_true", help="no per-test progress")
@@ -632,8 +668,6 @@ def _cmd_export_cases(args: argparse.Namespace) -> int:
     from .export import EXPORTERS, ArtifactCache, default_cache_dir
     from .generate import discover_cases, select_cases
 
-    if args.max_examples < 1:
-        raise UsageError("conformance export-cases: --max-examples must be at least 1")
     exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
     unknown = [e for e in exporters if e not in EXPORTERS]
     if unknown or not exporters:

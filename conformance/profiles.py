@@ -432,8 +432,68 @@ def save(profile: Mapping[str, Any], path: Path) -> Path:
 _ENTRY_KEYS = {"id", "case", "category", "exporter", "opset", "must_pass", "model", "inputs", "outputs", "oracle"}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _is_rate(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
+
+
+def _is_digest(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+def _check_tensor(t: Any, kind: str) -> str | None:
+    """Why a listed input or output is malformed, or None."""
+    if not isinstance(t, dict):
+        return "is not an object"
+    if not _is_digest(t.get("sha256")):
+        return "has no sha256"
+    if not isinstance(t.get("name", ""), str) or not isinstance(t.get("dtype"), str):
+        return "needs a string name and dtype"
+    shape = t.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        return "needs a shape of whole numbers"
+    if kind == "outputs" and not (
+        _is_number(t.get("rtol")) and _is_number(t.get("atol")) and t["rtol"] >= 0 <= t["atol"]
+    ):
+        return "needs rtol and atol, finite and 0 or more"
+    return None
+
+
+def _check_entry(entry: dict[str, Any]) -> str | None:
+    """Why a profile instance is malformed, or None: everything downstream reads is checked here."""
+    if not isinstance(entry["id"], str) or not entry["id"]:
+        return "'id' must be a non-empty string"
+    for key in ("case", "category", "exporter", "oracle"):
+        if not isinstance(entry[key], str):
+            return f"{key!r} must be a string"
+    if not isinstance(entry["opset"], int) or isinstance(entry["opset"], bool):
+        return "'opset' must be a whole number"
+    if not isinstance(entry["must_pass"], bool):
+        return "'must_pass' must be true or false"
+    if not isinstance(entry["model"], dict) or not _is_digest(entry["model"].get("sha256")):
+        return "'model' must hold the model's sha256"
+    for key in ("inputs", "outputs"):
+        if not isinstance(entry[key], list):
+            return f"{key!r} must be a list"
+        for i, t in enumerate(entry[key]):
+            why = _check_tensor(t, key)
+            if why:
+                return f"{key}[{i}] {why}"
+    for key, kind in (("params", dict), ("op_class", str), ("check_signed_zero", bool), ("special_values", bool)):
+        if key in entry and not isinstance(entry[key], kind):
+            return f"{key!r} must be a {kind.__name__}"
+    return None
+
+
 def validate(profile: Any, source: str = "<profile>") -> dict[str, Any]:
-    """Check a parsed profile's shape; the message names what is wrong."""
+    """Check a parsed profile's shape, all of it that is read later; the message names what is wrong.
+
+    A profile comes from a file anyone can edit: a malformed one must stop
+    here with a `ProfileError`, not as a KeyError halfway through a certification.
+    """
     if not isinstance(profile, dict):
         raise ProfileError(f"{source}: a profile is a JSON object")
     if profile.get("format") != PROFILE_FORMAT:
@@ -441,6 +501,19 @@ def validate(profile: Any, source: str = "<profile>") -> dict[str, Any]:
     for key in ("name", "version", "instances", "thresholds"):
         if key not in profile:
             raise ProfileError(f"{source}: missing {key!r}")
+    if not isinstance(profile["name"], str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", profile["name"]):
+        raise ProfileError(f"{source}: 'name' must be letters, digits, '.', '_' and '-'")
+    if not isinstance(profile["version"], int) or isinstance(profile["version"], bool):
+        raise ProfileError(f"{source}: 'version' must be a whole number")
+    thresholds = profile["thresholds"]
+    overall = thresholds.get("overall") if isinstance(thresholds, dict) else None
+    categories = thresholds.get("categories") if isinstance(thresholds, dict) else None
+    if not isinstance(overall, dict) or not _is_rate(overall.get("min_pass_rate")):
+        raise ProfileError(f"{source}: 'thresholds.overall.min_pass_rate' must be a rate from 0 to 1")
+    if not isinstance(categories, dict) or not all(
+        isinstance(c, dict) and _is_rate(c.get("min_pass_rate")) for c in categories.values()
+    ):
+        raise ProfileError(f"{source}: 'thresholds.categories' must map categories to a min_pass_rate from 0 to 1")
     instances = profile["instances"]
     if not isinstance(instances, list) or not instances:
         raise ProfileError(f"{source}: 'instances' must be a non-empty list")
@@ -449,8 +522,13 @@ def validate(profile: Any, source: str = "<profile>") -> dict[str, Any]:
         if not isinstance(entry, dict) or not _ENTRY_KEYS <= set(entry):
             missing = sorted(_ENTRY_KEYS - set(entry)) if isinstance(entry, dict) else ["everything"]
             raise ProfileError(f"{source}: instance {n} lacks {', '.join(missing)}")
+        why = _check_entry(entry)
+        if why:
+            raise ProfileError(f"{source}: instance {n}: {why}")
         if entry["id"] in seen:
             raise ProfileError(f"{source}: instance {entry['id']!r} is listed twice")
+        if entry["category"] not in categories:
+            raise ProfileError(f"{source}: instance {n}: category {entry['category']!r} has no threshold")
         seen.add(entry["id"])
     return profile
 
@@ -470,8 +548,8 @@ def load(ref: str | Path) -> tuple[dict[str, Any], str]:
         profile = json.loads(path.read_text())
     except OSError as exc:
         raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"{path}: not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ProfileError(f"{path}: not valid JSON: {type(exc).__name__}: {exc}") from None
     validate(profile, str(path))
     return profile, profile_hash(profile)
 
@@ -608,15 +686,17 @@ def open_materialized(directory: Path, expect: str | None = None) -> Materialize
         manifest = json.loads((directory / MANIFEST).read_text())
     except OSError as exc:
         raise ProfileError(f"{directory} is not a materialized profile: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"{directory}: unreadable JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ProfileError(f"{directory}: unreadable JSON: {type(exc).__name__}: {exc}") from None
     digest = profile_hash(profile)
     if expect is not None and digest != expect:
         raise ProfileError(
             f"{directory} holds profile {profile['name']} v{profile['version']} ({digest[:12]}), "
             f"not the one asked for ({expect[:12]})"
         )
-    rows = manifest.get("instances", [])
+    rows = manifest.get("instances", []) if isinstance(manifest, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ProfileError(f"{directory}/{MANIFEST} holds no list of instance folders")
     ids = [e["id"] for e in profile["instances"]]
     if [r.get("id") for r in rows] != ids:
         raise ProfileError(f"{directory}/{MANIFEST} does not list the profile's instances in order")

@@ -15,9 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from conformance.engine import RunOptions
 from conformance.model import Metrics, OracleAgreement, Outcome, Result
+
+#: Hypothesis profiles for the fuzz tests: `ci` keeps the suite in its time budget; `thorough` runs
+#: many more examples on demand (`pytest --hypothesis-profile thorough tests/test_fuzz.py`).
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("CONFORMANCE_HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -61,8 +61,8 @@ def test_run_relu_passes_and_second_run_exports_nothing(tmp_path: Path) -> None:
         (["run", "--backends", "nosuchbackend"], "unknown backend 'nosuchbackend'"),
         (["run", "--cases", "nosuchcase*"], "no case matches 'nosuchcase*'"),
         (["run", "--exporters", "onnxmagic", "--cases", "relu"], "unknown exporter 'onnxmagic'"),
-        (["run", "--max-examples", "0"], "--max-examples must be at least 1"),
-        (["run", "--opset", "eighteen"], "invalid int value"),
+        (["run", "--max-examples", "0"], "--max-examples: '0': must be a whole number, 1 or more"),
+        (["run", "--opset", "eighteen"], "'eighteen' is not an opset number"),
         (["frobnicate"], "invalid choice"),
     ],
 )
