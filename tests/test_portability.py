@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import onnx
+import pytest
 
 from .conftest import REPO
 
@@ -69,3 +70,38 @@ def test_two_installs_in_different_folders_export_identical_bytes(tmp_path: Path
             for node in onnx.load_from_string(data).graph.node:
                 assert not [p.key for p in node.metadata_props if "stack_trace" in p.key or p.key == "namespace"]
                 assert node.name, "node names stay: they are what a reader maps back to the torch program"
+
+
+#: Compiles one Relu with the IREE adapter from whichever iree is first on the path.
+IREE_PROBE = """
+import iree.compiler
+from onnx import TensorProto, helper
+from conformance.backends.iree import IREE
+x, y = (helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in "xy")
+graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+backend = IREE()
+backend._compile(backend._import(model))
+print("compiled with", iree.compiler.__file__)
+"""
+
+
+def test_iree_compiles_from_an_install_path_with_a_space(tmp_path: Path) -> None:
+    """iree-compile 3.13 runs its bundled linker through a shell with the path unquoted: the adapter links around it.
+
+    Without the work-around every llvm-cpu compile from such an install fails
+    with `sh: 1: /first/part: not found`, which is how a fresh clone in
+    "clone two/" first showed it.
+    """
+    iree = pytest.importorskip("iree.compiler")
+    real = Path(iree.__file__).parents[1]  # the iree namespace folder
+    site = tmp_path / "with space" / "site" / "iree"
+    site.mkdir(parents=True)
+    for part in real.iterdir():  # the same install, seen from a path with a space
+        (site / part.name).symlink_to(part)
+    env = {**os.environ, "PYTHONPATH": f"{site.parent}{os.pathsep}{REPO}"}
+    proc = subprocess.run(
+        [sys.executable, "-c", IREE_PROBE], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "with space" in proc.stdout, "the probe did not use the iree seen from the path with a space"

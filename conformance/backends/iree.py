@@ -44,6 +44,41 @@ _IMPORT_UNSUPPORTED = re.compile(r"unsupport|unknown onnx tensor element type|un
 _NOISE = ("Stack dump:", "0.\tProgram arguments", "Please report", "Error invoking IREE", "Error code:", "Diagnostics:")
 
 
+def _linker_flags() -> list[str]:
+    """Work around iree-compile running its bundled linker through a shell without quoting its path.
+
+    With IREE installed under a folder whose path holds a space, every
+    llvm-cpu compile fails with `sh: 1: /first/part/of/the/path: not found`
+    (seen with iree-base-compiler 3.13). A link to the linker from a
+    space-free folder, passed with --iree-llvmcpu-embedded-linker-path, keeps
+    the command line whole. The flag changes no compiled byte, so it is kept
+    out of the cache key.
+    """
+    import hashlib
+    import os
+    import tempfile
+
+    import iree.compiler
+
+    lld = Path(iree.compiler.__file__).parent / "_mlir_libs" / "iree-lld"
+    if not re.search(r"\s", str(lld)) or not lld.exists():
+        return []
+    folder = Path(tempfile.gettempdir()) / f"conformance-iree-{hashlib.sha256(str(lld).encode()).hexdigest()[:12]}"
+    link = folder / "iree-lld"
+    if re.search(r"\s", str(link)):
+        return []  # no space-free folder to link from: the compile reports the tool's own error
+    try:
+        folder.mkdir(exist_ok=True)
+        if not link.exists():
+            tmp = folder / f".iree-lld-{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(lld)
+            os.replace(tmp, link)  # atomic: workers starting together all see a whole link
+    except OSError:
+        return []
+    return [f"--iree-llvmcpu-embedded-linker-path={link}"]
+
+
 def _condense_compiler_error(text: str) -> str:
     """iree-compile's diagnostics without the command line and the stack dump."""
     kept = []
@@ -136,7 +171,10 @@ class IREE:
 
         try:
             return ic.compile_str(
-                mlir, target_backends=[self.target_backend], input_type="onnx", extra_args=list(self.flags)
+                mlir,
+                target_backends=[self.target_backend],
+                input_type="onnx",
+                extra_args=[*self.flags, *_linker_flags()],
             )
         except ic.CompilerToolError as exc:
             text = str(exc)
