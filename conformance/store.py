@@ -129,7 +129,7 @@ class Store:
             uri = f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
             self._db = sqlite3.connect(uri, uri=True, timeout=timeout)
             version = _retry_locked(lambda: self._open_pragmas(create), timeout)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:  # a damaged header can fail to decode
             raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -143,7 +143,7 @@ class Store:
             raise StoreError(f"{self.path} is an SQLite file but holds no results store (check --db)")
         try:
             _retry_locked(lambda: self._initialise(version), timeout)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise StoreError(f"cannot initialise results store {self.path}: {exc}") from exc
 
     def _open_pragmas(self, create: bool) -> int:
