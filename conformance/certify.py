@@ -202,22 +202,6 @@ def summarize(profile: Mapping[str, Any], outcomes: Sequence[str]) -> dict[str, 
     }
 
 
-def waiver_entry(expectation: Any) -> dict[str, Any]:
-    """An expectation as the TOML keys it was written with (so verify can re-parse it)."""
-    entry: dict[str, Any] = {
-        "backend": expectation.backend,
-        "case": expectation.case,
-        "outcome": [str(o) for o in expectation.outcomes],
-        "reason": expectation.reason,
-    }
-    for key in ("link", "backend_versions", "opset", "exporter"):
-        if getattr(expectation, key):
-            entry[key] = getattr(expectation, key)
-    if expectation.flaky:
-        entry["flaky"] = True
-    return entry
-
-
 def waiver_toml(entries: Sequence[Mapping[str, Any]]) -> str:
     """The waivers as an expectations file: any reason or link text round-trips (astral characters too)."""
     from .expectations import dumps
@@ -273,9 +257,9 @@ def run_instances(
     profile instance, exporter and opset, so expectations written against the
     exported cases apply as waivers.
     """
+    from .compare import apply_expectations
     from .engine import Progress, RunOptions, run
     from .execute import DEFAULT_TIMEOUT_S
-    from .expectations import apply as apply_expectation
     from .generate import prebuilt_instances
 
     profile = materialized.profile
@@ -287,7 +271,8 @@ def run_instances(
     def record(position: int, result: Result) -> Record:
         entry = entries[position]
         named = replace(result, case_id=entry["id"], exporter=entry["exporter"], opset=int(entry["opset"]))
-        return Record(indices[position], entry, apply_expectation(named, expectations))
+        (judged,) = apply_expectations([named], expectations, named.run_id)
+        return Record(indices[position], entry, judged)
 
     class _Progress(Progress):
         seen = 0
@@ -441,7 +426,7 @@ def certify(
         if rec.result.waiver:
             line = int(rec.result.waiver.get("line", 0))
             if line in by_line:
-                used.setdefault(line, {"line": line, **waiver_entry(by_line[line])})
+                used.setdefault(line, {"line": line, **by_line[line].entry()})
     waivers = {
         "source": str(expectations) if expectations else None,
         "source_sha256": sha256(Path(expectations).read_bytes()) if expectations else None,

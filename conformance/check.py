@@ -112,7 +112,7 @@ def check_model(
     cache_dir: Path | str | None = None,
 ) -> CheckResult:
     """Export `model`, run it on the backends (every available one by default) and compare with torch."""
-    from .oracle import to_numpy
+    from .tensors import to_numpy
 
     inputs = tuple(to_numpy(x) for x in example_inputs)
     if isinstance(tolerance, (int, float)):

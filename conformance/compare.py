@@ -10,11 +10,28 @@ outcome `special`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from .model import Metrics, OpClass, Outcome, Tolerance, Verdict, is_float
+from .expectations import Expectation, ExpectationSet
+from .expectations import apply as apply_expectation
+from .model import (
+    Artifact,
+    CaseInstance,
+    Metrics,
+    OpClass,
+    OracleAgreement,
+    Outcome,
+    Result,
+    Tolerance,
+    Verdict,
+    is_float,
+)
 
 #: Machine epsilon (distance from 1.0 to the next value) of each floating dtype.
 EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
@@ -210,3 +227,96 @@ def _judge(
     )
     outcome = Outcome.MISMATCH if off_total else Outcome.SPECIAL
     return Verdict(outcome, metrics, "; ".join(messages) + worst)
+
+
+# --------------------------------------------------------------------------- judging an instance
+
+
+def tolerances(
+    instance: CaseInstance, like: Sequence[Any], scale: float = 1.0, *, at_least_rule: bool = False
+) -> dict[int, Tolerance]:
+    """Per-output tolerances; `at_least_rule` never goes below the op class's rule.
+
+    Whether two oracles agree is a question of semantics, not of how tightly a
+    case judges backends: a case that demands exactness must not make torch
+    and the reference evaluator "diverge" over one rounding.
+    """
+    out = {}
+    for i, ref in enumerate(like):
+        tol = tolerance_for(ref.dtype, instance.case.op_class, instance.case.tolerance)
+        if at_least_rule:
+            rule = tolerance_for(ref.dtype, instance.case.op_class)
+            tol = Tolerance(max(tol.rtol, rule.rtol), max(tol.atol, rule.atol))
+        out[i] = Tolerance(tol.rtol * scale, tol.atol * scale)
+    return out
+
+
+#: Bump when oracle_agreement or the tolerance rule changes: cached agreements are then recomputed.
+AGREEMENT_RULE = 1
+
+
+def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[OracleAgreement, str]:
+    """Do torch and the reference evaluator agree, and if not, how do they differ?
+
+    Both round, so each may use the whole tolerance: the bound is doubled.
+    """
+    o = artifact.oracles
+    if o.spec is None:
+        return OracleAgreement.NO_SPEC, f"the ONNX reference evaluator cannot run the model: {o.spec_error}"
+    signed_zero = "signed-zero" not in instance.case.unspecified
+    bounds = tolerances(instance, o.source, 2.0, at_least_rule=True)
+    verdict = judge(o.spec, o.source, o.source, bounds, check_signed_zero=signed_zero)
+    if verdict.outcome is Outcome.PASS:
+        return OracleAgreement.AGREE, ""
+    return OracleAgreement.DIVERGE, f"reference evaluator vs torch: {verdict.outcome}: {verdict.message}"
+
+
+def cached_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[OracleAgreement, str]:
+    """The oracles' agreement, computed once per artifact and kept beside it: a warm run re-judges nothing twice."""
+    path = artifact.directory / "oracle" / "agreement.json"
+    try:
+        data = json.loads(path.read_text())
+        if data.get("rule") == AGREEMENT_RULE:
+            return OracleAgreement(data["agreement"]), data["why"]
+    except (OSError, ValueError, KeyError):
+        pass
+    agreement, why = oracle_agreement(instance, artifact)
+    with contextlib.suppress(OSError):  # a read-only cache only costs the recomputation
+        path.write_text(json.dumps({"rule": AGREEMENT_RULE, "agreement": str(agreement), "why": why}))
+    return agreement, why
+
+
+def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[Any], diverge: str) -> Verdict:
+    """Against the float64 truth (or torch for integer outputs), unless the oracles diverge.
+
+    Where torch and the spec disagree, the exported graph or the reference
+    evaluator is in question, not the backend: a backend that matches either
+    oracle passes, and the divergence is named in the message (the result's
+    `oracle` field says `diverge`, so reports list it apart).
+    """
+    o = artifact.oracles
+    signed_zero = "signed-zero" not in instance.case.unspecified
+    expected = o.truth if o.truth is not None else o.source
+    against_torch = judge(outputs, expected, o.source, tolerances(instance, o.source), check_signed_zero=signed_zero)
+    if not diverge or o.spec is None:
+        return against_torch
+    against_spec = judge(outputs, o.spec, o.spec, tolerances(instance, o.spec, 2.0), check_signed_zero=signed_zero)
+    if against_spec.outcome is Outcome.PASS:
+        note = f"oracles diverge ({diverge}); the backend matches the reference evaluator"
+        return replace(against_spec, message=note)
+    if against_torch.outcome is Outcome.PASS:
+        note = f"oracles diverge ({diverge}); the backend matches torch, not the reference evaluator"
+        return replace(against_torch, message=note)
+    note = f"oracles diverge ({diverge}); the backend matches neither. Against the reference evaluator"
+    return replace(against_spec, message=f"{note}: {against_spec.message}")
+
+
+def apply_expectations(
+    results: Sequence[Result], expectations: ExpectationSet | Sequence[Expectation], run_id: str
+) -> list[Result]:
+    """Stamp each result with its run and let the known failures turn it into xfail or xpass.
+
+    One function for the engine, certification and the pytest plugin: a result
+    must read the same whichever front end recorded it.
+    """
+    return [apply_expectation(replace(r, run_id=run_id), expectations) for r in results]

@@ -54,7 +54,7 @@ def torch_ops(module: Any, inputs: Sequence[Any]) -> set[str]:
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from .oracle import to_torch
+    from .tensors import to_torch
 
     seen: set[str] = set()
 

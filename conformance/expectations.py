@@ -90,16 +90,24 @@ class Expectation:
             return False
         return not (self.backend_versions and not _in_range(result.backend_version, self.backend_versions))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def entry(self) -> dict[str, Any]:
+        """The entry as a file holds it: the keys it was written with, so writing it back parses to itself."""
+        entry: dict[str, Any] = {
             "backend": self.backend,
             "case": self.case,
             "outcome": [str(o) for o in self.outcomes],
             "reason": self.reason,
-            "link": self.link,
-            "flaky": self.flaky,
-            "line": self.line,
         }
+        for key in ("link", "backend_versions", "opset", "exporter", "dtype"):
+            if getattr(self, key):
+                entry[key] = getattr(self, key)
+        if self.flaky:
+            entry["flaky"] = True
+        return entry
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a result's waiver records: the entry, with every optional key present, and its line."""
+        return {**self.entry(), "link": self.link, "flaky": self.flaky, "line": self.line}
 
 
 def _in_range(version: str, spec: str) -> bool:
@@ -271,11 +279,13 @@ def actual_outcome(result: Result) -> Outcome:
     return result.outcome
 
 
-def stale(entries: Sequence[Expectation], results: Iterable[Result]) -> list[Expectation]:
-    """Entries the results exercised that never failed as expected, and passed at least once.
+def removable(entries: Sequence[Expectation], results: Iterable[Result]) -> list[Expectation]:
+    """Entries the runs show can go: exercised, never failed as expected, and passed at least once.
 
-    Flaky entries are never stale (passing is their normal), nor are entries
-    no result reached (another seed, another backend): absence is not evidence.
+    One `xpass` makes an entry suspect in one run; removal needs the evidence
+    of all the runs given. Flaky entries are never removable (passing is their
+    normal), nor are entries no result reached (another seed, another
+    backend): absence is not evidence.
     """
     index = ExpectationSet.of(entries)
     confirmed: set[int] = set()

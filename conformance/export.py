@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import layout
 from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
 
 #: Bump when the artifact layout, the model's normalization or the oracle computation changes:
@@ -158,7 +159,7 @@ def export_model(
     module: Any, inputs: Sequence[np.ndarray], exporter: str, opset: int, dynamic_axes: DynamicAxes = None
 ) -> bytes:
     """Export with one of torch's two exporters, normalized; raises what the exporter raises."""
-    from .oracle import to_torch
+    from .tensors import to_torch
 
     try:
         fn = _EXPORT_FUNCTIONS[exporter]
@@ -246,7 +247,7 @@ class ArtifactCache:
             if meta.get("format") != ARTIFACT_FORMAT:
                 return None
             n = meta["outputs"]
-            source = _read_outputs(directory / "test_data_set_0", "output", n)
+            source = _read_outputs(directory / layout.DATA_SET, "output", n)
             truth = _read_outputs(directory / "oracle", "truth", n) if meta["truth"] else None
             spec = _read_outputs(directory / "oracle", "spec", n) if meta["spec"] else None
         except (OSError, ValueError, KeyError):
@@ -275,18 +276,18 @@ class ArtifactCache:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}-", dir=final.parent))
         try:
-            data = tmp / "test_data_set_0"
+            data = tmp / layout.DATA_SET
             data.mkdir()
             (tmp / "oracle").mkdir()
             in_names, out_names = [f"input_{i}" for i in range(len(inputs))], []
             if model_bytes is not None:
-                (tmp / "model.onnx").write_bytes(model_bytes)
+                (tmp / layout.MODEL).write_bytes(model_bytes)
                 in_names, out_names = _io_names(model_bytes, len(inputs), len(oracles.source))
             out_names += [f"output_{i}" for i in range(len(out_names), len(oracles.source))]
             for i, x in enumerate(inputs):
-                _write_tensor(data / f"input_{i}.pb", x, in_names[i])
+                _write_tensor(data / layout.input_file(i), x, in_names[i])
             for i, y in enumerate(oracles.source):
-                _write_tensor(data / f"output_{i}.pb", y, out_names[i])
+                _write_tensor(data / layout.output_file(i), y, out_names[i])
             for prefix, arrays in (("truth", oracles.truth), ("spec", oracles.spec)):
                 for i, y in enumerate(arrays or ()):
                     _write_tensor(tmp / "oracle" / f"{prefix}_{i}.pb", y, out_names[i] if i < len(out_names) else "")

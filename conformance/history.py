@@ -54,7 +54,8 @@ SEVERITY = {
 Key = tuple[str, str, str]
 
 
-def key(result: Result) -> Key:
+def result_key(result: Result) -> Key:
+    """What a result is compared by across runs: the same instance, on the same backend, from the same exporter."""
     return (result.case_id, result.backend, result.exporter)
 
 
@@ -276,8 +277,8 @@ def diff_results(
     run_b: str = "",
     threshold: float = DEFAULT_DRIFT_ULP,
 ) -> Diff:
-    a = {key(r): r for r in before}
-    b = {key(r): r for r in after}
+    a = {result_key(r): r for r in before}
+    b = {result_key(r): r for r in after}
     d = Diff(run_a or (before[0].run_id if before else ""), run_b or (after[0].run_id if after else ""), threshold)
     for k in sorted(a.keys() | b.keys()):
         ra, rb = a.get(k), b.get(k)

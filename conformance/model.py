@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from . import layout
+
 
 class Outcome(enum.StrEnum):
     PASS = "pass"
@@ -199,7 +201,7 @@ class Artifact:
 
     @property
     def model_path(self) -> Path:
-        return self.directory / "model.onnx"
+        return self.directory / layout.MODEL
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, layout
 from .export import parse_tensor
+from .layout import DATA_SET, MANIFEST, MODEL
 from .model import Case, CaseInstance, OpClass, Prebuilt, Tolerance, is_float
 
 PROFILE_FORMAT = 1
 PROFILES_DIR = Path(__file__).with_name("data") / "profiles"
-MANIFEST = "manifest.json"
 PROFILE_FILE = "profile.json"
-DATA_SET = "test_data_set_0"
 
 #: Dtypes outside the `core` profiles: they have their own (`low-precision`) or none (float64).
 _NON_CORE = frozenset({"float16", "bfloat16", "float64"})
@@ -218,7 +217,7 @@ def freeze_instance(
     An instance that does not export, or that torch itself cannot run, says
     nothing about a backend: it is left out of the profile, with the reason.
     """
-    from .engine import _tolerances, oracle_agreement
+    from .compare import oracle_agreement, tolerances
     from .export import OracleError, build_artifact
     from .model import OracleAgreement
 
@@ -231,29 +230,29 @@ def freeze_instance(
     o = artifact.oracles
     agreement, _why = oracle_agreement(instance, artifact)
     if agreement is OracleAgreement.DIVERGE and o.spec is not None:
-        kind, expected, tolerances = "spec", o.spec, _tolerances(instance, o.spec, 2.0)
+        kind, expected, bounds = "spec", o.spec, tolerances(instance, o.spec, 2.0)
     elif o.truth is not None:
         try:
             kind, expected = "truth", _truth_in_dtype(o.truth, o.source)
         except ProfileError as exc:
             return None, {}, str(exc)
-        tolerances = _tolerances(instance, o.source)
+        bounds = tolerances(instance, o.source)
     else:
-        kind, expected, tolerances = "torch", o.source, _tolerances(instance, o.source)
+        kind, expected, bounds = "torch", o.source, tolerances(instance, o.source)
 
-    files: dict[str, bytes] = {"model.onnx": artifact.model_path.read_bytes()}
+    files: dict[str, bytes] = {MODEL: artifact.model_path.read_bytes()}
     data = artifact.directory / DATA_SET
     inputs = []
     for i, x in enumerate(instance.inputs):
-        raw = (data / f"input_{i}.pb").read_bytes()
-        files[f"{DATA_SET}/input_{i}.pb"] = raw
+        raw = (data / layout.input_file(i)).read_bytes()
+        files[layout.input_path(i)] = raw
         inputs.append({"name": _tensor_name(raw), "dtype": x.dtype.name, "shape": list(x.shape), "sha256": sha256(raw)})
     outputs = []
     for i, y in enumerate(expected):
-        name = _tensor_name((data / f"output_{i}.pb").read_bytes())
+        name = _tensor_name((data / layout.output_file(i)).read_bytes())
         raw = _tensor_bytes(y, name)
-        files[f"{DATA_SET}/output_{i}.pb"] = raw
-        tol = tolerances[i]
+        files[layout.output_path(i)] = raw
+        tol = bounds[i]
         outputs.append(
             {
                 "name": name,
@@ -278,7 +277,7 @@ def freeze_instance(
         "check_signed_zero": "signed-zero" not in instance.case.unspecified,
         "oracle": kind,
         "oracle_agreement": str(agreement),
-        "model": {"sha256": sha256(files["model.onnx"])},
+        "model": {"sha256": sha256(files[MODEL])},
         "inputs": inputs,
         "outputs": outputs,
     }
@@ -576,11 +575,11 @@ def _slug(index: int, instance_id: str) -> str:
 
 
 def _expected_files(entry: Mapping[str, Any]) -> dict[str, str]:
-    files = {"model.onnx": entry["model"]["sha256"]}
+    files = {MODEL: entry["model"]["sha256"]}
     for i, x in enumerate(entry["inputs"]):
-        files[f"{DATA_SET}/input_{i}.pb"] = x["sha256"]
+        files[layout.input_path(i)] = x["sha256"]
     for i, y in enumerate(entry["outputs"]):
-        files[f"{DATA_SET}/output_{i}.pb"] = y["sha256"]
+        files[layout.output_path(i)] = y["sha256"]
     return files
 
 
@@ -654,7 +653,7 @@ def materialize(
             "profile": profile["name"],
             "version": profile["version"],
             "profile_sha256": profile_hash(profile),
-            "layout": "onnx backend test: model.onnx, test_data_set_0/input_N.pb, output_N.pb (the expected outputs)",
+            "layout": f"{layout.DESCRIPTION} (the expected outputs)",
             "instances": rows,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
@@ -720,12 +719,12 @@ def open_materialized(directory: Path, expect: str | None = None) -> Materialize
 
 def prebuilt_case(entry: Mapping[str, Any], folder: Path) -> Case:
     """A profile instance as a prebuilt case: judged against its expected outputs with its tolerances."""
-    model = (folder / "model.onnx").read_bytes()
+    model = (folder / MODEL).read_bytes()
     inputs = tuple(
-        parse_tensor((folder / DATA_SET / f"input_{i}.pb").read_bytes()) for i in range(len(entry["inputs"]))
+        parse_tensor((folder / DATA_SET / layout.input_file(i)).read_bytes()) for i in range(len(entry["inputs"]))
     )
     outputs = tuple(
-        parse_tensor((folder / DATA_SET / f"output_{i}.pb").read_bytes()) for i in range(len(entry["outputs"]))
+        parse_tensor((folder / DATA_SET / layout.output_file(i)).read_bytes()) for i in range(len(entry["outputs"]))
     )
     floating = [o for o, y in zip(entry["outputs"], outputs, strict=True) if is_float(y.dtype)]
     # One tolerance per case: the loosest of its floating outputs (integer outputs compare exactly anyway).

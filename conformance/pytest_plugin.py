@@ -220,8 +220,8 @@ class ConformanceItem(pytest.Item):
         return self.path, None, f"conformance {self.name}"
 
     def runtest(self) -> None:
+        from .compare import apply_expectations
         from .engine import run_instance
-        from .expectations import apply
         from .export import ArtifactCache
         from .model import FAILING, Outcome
 
@@ -235,7 +235,7 @@ class ConformanceItem(pytest.Item):
             for result in run_instance(
                 instance, self.exporter, opts.opset, [backend], versions, cache, state.executor()
             ):
-                result = apply(replace(result, run_id=state.run_id), state.expectations())
+                (result,) = apply_expectations([result], state.expectations(), state.run_id)
                 state.store().record(result)
                 recorded.append(result)
                 if result.outcome in FAILING:

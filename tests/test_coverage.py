@@ -31,7 +31,7 @@ def test_coverage_json_counts_onnx_and_torch_operators(tmp_path: Path, artifact_
     out = tmp_path / "cov.json"
     proc = conformance(
         "coverage", "--cases", "relu,add,conv2d,matmul", "--max-examples", "1", "--cache-dir", str(artifact_cache),
-        "--json", str(out),
+        "--json-out", str(out),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())

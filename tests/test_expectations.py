@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import RunOptions, run
-from conformance.expectations import ExpectationError, apply, builtin_path, load, parse, stale
+from conformance.expectations import ExpectationError, apply, builtin_path, load, parse, removable
 from conformance.model import Outcome, Result
 
 from .conftest import conformance, make_result
@@ -201,6 +201,6 @@ def test_stale_reads_what_the_backend_really_did() -> None:
     xpass = apply(make_result("math/exp[2]"), entries)
     other = apply(make_result("math/exp[3]", Outcome.MISMATCH), entries)
     assert (xfail.outcome, xpass.outcome, other.outcome) == (Outcome.XFAIL, Outcome.XPASS, Outcome.MISMATCH)
-    assert stale(entries, [xpass, other]) == entries, "passed once, never failed as expected"
-    assert stale(entries, [xpass, xfail]) == [], "still fails on one instance: not stale"
-    assert stale(entries, [other]) == [], "never passed: a different failure is no evidence of staleness"
+    assert removable(entries, [xpass, other]) == entries, "passed once, never failed as expected"
+    assert removable(entries, [xpass, xfail]) == [], "still fails on one instance: not stale"
+    assert removable(entries, [other]) == [], "never passed: a different failure is no evidence of staleness"

@@ -129,7 +129,7 @@ def test_scalar_draws_stay_scalars() -> None:
     """A 0-d input must reach torch and the exporters as 0-d, not as shape (1,)."""
     assert make_values(1, (), numpy_dtype("float32"), -1, 1, special=False).shape == ()
     assert make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=True).shape == ()
-    from conformance.oracle import to_torch
+    from conformance.tensors import to_torch
 
     assert tuple(to_torch(make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=False)).shape) == ()
     relu = select_cases(discover_cases(), "relu")[0]

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from onnx import numpy_helper
 
-from conformance.backend_tests import export_cases
 from conformance.compare import judge
 from conformance.engine import RunOptions, run
 from conformance.export import ArtifactCache, read_tensor
+from conformance.export_cases import export_cases
 from conformance.generate import select_cases
 from conformance.model import (
     PREBUILT_EXPORTER,

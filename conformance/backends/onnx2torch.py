@@ -94,7 +94,7 @@ class OnnxToTorch:
     def run(self, session: Any, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
         import torch
 
-        from ..oracle import flatten_outputs, to_numpy, to_torch
+        from ..tensors import flatten_outputs, to_numpy, to_torch
 
         module, dtypes = session
         try:

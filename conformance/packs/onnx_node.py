@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import layout
 from ..generate import OPT_IN
 from ..model import Case, OpClass, Prebuilt, Spec, Tolerance
 
@@ -184,14 +185,14 @@ def build_store(fp: str) -> list[dict[str, Any]]:
                 continue
             folder = tmp / tc.name
             folder.mkdir()
-            (folder / "model.onnx").write_bytes(tc.model.SerializeToString())
+            (folder / layout.MODEL).write_bytes(tc.model.SerializeToString())
             for k, (ins, outs) in enumerate(sets):
-                data = folder / f"test_data_set_{k}"
+                data = folder / layout.data_set(k)
                 data.mkdir()
                 for i, x in enumerate(ins):
-                    _write_tensor(data / f"input_{i}.pb", x)
+                    _write_tensor(data / layout.input_file(i), x)
                 for i, y in enumerate(outs):
-                    _write_tensor(data / f"output_{i}.pb", y)
+                    _write_tensor(data / layout.output_file(i), y)
         if tmp is not None:
             (tmp / INDEX).write_text(json.dumps({"fingerprint": fp, "tests": entries}))
             try:
@@ -220,11 +221,11 @@ def data_sets(entry: dict[str, Any], fp: str) -> list[Prebuilt]:
     name = entry["name"]
     folder = store_dir(fp) / name
     try:
-        model = (folder / "model.onnx").read_bytes()
+        model = (folder / layout.MODEL).read_bytes()
         sets = [
             (
-                tuple(_read_tensor(folder / f"test_data_set_{k}" / f"input_{i}.pb", "input") for i in range(n_in)),
-                tuple(_read_tensor(folder / f"test_data_set_{k}" / f"output_{i}.pb", "output") for i in range(n_out)),
+                tuple(_read_tensor(folder / layout.input_path(i, layout.data_set(k)), "input") for i in range(n_in)),
+                tuple(_read_tensor(folder / layout.output_path(i, layout.data_set(k)), "output") for i in range(n_out)),
             )
             for k, (n_in, n_out) in enumerate(entry["data_sets"])
         ]
@@ -234,8 +235,8 @@ def data_sets(entry: dict[str, Any], fp: str) -> list[Prebuilt]:
         model = tc.model.SerializeToString()
         sets, skip = _convert(tc)
     if skip:
-        return [Prebuilt(model, (), (), "test_data_set_0", skip=skip)]
-    return [Prebuilt(model, ins, outs, f"test_data_set_{k}") for k, (ins, outs) in enumerate(sets)]
+        return [Prebuilt(model, (), (), layout.DATA_SET, skip=skip)]
+    return [Prebuilt(model, ins, outs, layout.data_set(k)) for k, (ins, outs) in enumerate(sets)]
 
 
 # --------------------------------------------------------------------------- cases

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import layout
 from .compare import tolerance_for
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import draw_instances
+from .layout import DATA_SET, MANIFEST, MODEL
 from .model import PREBUILT_EXPORTER, Artifact, Case, CaseInstance
 
 #: ONNX's runner defaults; data.json never asks for less.
 ONNX_RTOL, ONNX_ATOL = 1e-3, 1e-7
-MANIFEST = "manifest.json"
-DATA_SET = "test_data_set_0"
 
 
 def test_dir_name(case_id: str, exporter: str) -> str:
@@ -63,7 +63,7 @@ def _write(artifact: Artifact, instance: CaseInstance, target: Path) -> None:
     """Copy the artifact's backend-test files (not its oracle/ and meta.json) into `target`, atomically."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        shutil.copyfile(artifact.model_path, tmp / "model.onnx")
+        shutil.copyfile(artifact.model_path, tmp / MODEL)
         shutil.copytree(artifact.directory / DATA_SET, tmp / DATA_SET)
         rtol, atol = harness_tolerance(instance, artifact)
         data = {
@@ -165,7 +165,7 @@ def export_profile(
 
 def _write_manifest(directory: Path, report: ExportReport, **extra: Any) -> None:
     manifest = {
-        "layout": "onnx backend test: model.onnx, test_data_set_0/input_N.pb, output_N.pb (torch in the case dtype)",
+        "layout": f"{layout.DESCRIPTION} (torch in the case dtype)",
         **extra,
         "tests": report.written,
         "not_written": [{"case_id": c, "exporter": e, "reason": why} for c, e, why in report.failed],

@@ -1,0 +1,46 @@
+"""The `conformance` command: a thin front end over the engine, one module per command group.
+
+Exit status: 0 when nothing failed unexpectedly, 1 when something did, 2 for a
+usage or input error (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from . import certification, expectations, library, results, run
+from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError, cache_dir_for_packs
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for group in (run, results, expectations, library, certification):
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from ..backends import BackendError
+    from ..expectations import ExpectationError
+    from ..generate import CaseError
+    from ..store import StoreError
+
+    try:
+        args = build_parser().parse_args(argv)
+        args.argv = argv  # what `run`, `nightly` and `certify` record as the command line
+        with cache_dir_for_packs(getattr(args, "cache_dir", None)):
+            return int(args.func(args))
+    except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: results recorded so far are kept in the store\n")
+        return 130

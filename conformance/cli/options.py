@@ -1,0 +1,192 @@
+"""What every command shares: the parser that turns mistakes into usage errors, typed values, and the
+options several commands take, each declared once.
+
+A command module registers its parsers with these helpers, so `--cases` or
+`--db` means the same thing, with the same help, everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _number(kind: type, minimum: float, what: str, maximum: float = float("inf")) -> Any:
+    """An argparse type for a count or a limit: a bad value is a usage error naming the rule."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not minimum <= value <= maximum:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its message
+    return parse
+
+
+#: The types every command's counts and limits are declared with.
+COUNT = _number(int, 1, "a whole number, 1 or more")
+NON_NEGATIVE = _number(int, 0, "a whole number, 0 or more")
+SECONDS = _number(float, 1e-3, "a number of seconds above 0, at most a week", 7 * 86400.0)
+RATE = _number(float, 0.0, "a rate from 0 to 1", 1.0)
+ULP = _number(float, 0.0, "a number of ULP, 0 or more")
+
+
+def opset(text: str) -> int:
+    """An opset the installed onnx knows: from 7 (the oldest torch exports) to onnx's newest."""
+    import onnx.defs
+
+    newest = onnx.defs.onnx_opset_version()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an opset number") from None
+    if not 7 <= value <= newest:
+        raise argparse.ArgumentTypeError(f"opset {value} is outside 7..{newest} (what onnx {onnx.__version__} knows)")
+    return value
+
+
+def split(value: str | None) -> list[str]:
+    """A comma-separated option as its non-empty parts."""
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def exporters(value: str, prog: str) -> list[str]:
+    """The exporters an option names, each one torch has."""
+    from ..export import EXPORTERS
+
+    names = split(value)
+    unknown = [e for e in names if e not in EXPORTERS] or ([] if names else [""])
+    if unknown:
+        raise UsageError(f"{prog}: unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
+    return names
+
+
+# --------------------------------------------------------------------------- options declared once
+
+
+def add_cases(p: argparse.ArgumentParser, default: str = "all") -> None:
+    p.add_argument("--cases", help=f"comma-separated globs over case names or paths (default: {default})")
+
+
+def add_backends(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backends", help="comma-separated backend names (default: every available one)")
+
+
+def add_exporters(p: argparse.ArgumentParser, default: str = "dynamo") -> None:
+    p.add_argument("--exporters", default=default, help=f"comma-separated: dynamo, torchscript (default: {default})")
+
+
+def add_opset(p: argparse.ArgumentParser) -> None:
+    from ..export import DEFAULT_OPSET
+
+    p.add_argument(
+        "--opset", type=opset, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})"
+    )
+
+
+def add_max_examples(p: argparse.ArgumentParser, default: int | None, what: str = "instances drawn per case") -> None:
+    suffix = f" (default: {default})" if default is not None else ""
+    p.add_argument("--max-examples", type=COUNT, default=default, help=what + suffix)
+
+
+def add_seed(p: argparse.ArgumentParser, default: int | None = 0, what: str = "generation seed") -> None:
+    suffix = f" (default: {default})" if default is not None else ""
+    p.add_argument("--seed", type=int, default=default, help=what + suffix)
+
+
+def add_cache_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cache-dir", type=Path, help="artifact cache (default: the user cache dir, or $CONFORMANCE_CACHE_DIR)"
+    )
+
+
+def add_db(p: argparse.ArgumentParser, what: str = "results store") -> None:
+    p.add_argument("--db", type=Path, help=f"{what} (default: the user data dir, or $CONFORMANCE_DB)")
+
+
+def add_quiet(p: argparse.ArgumentParser, what: str = "no progress") -> None:
+    p.add_argument("--quiet", action="store_true", help=what)
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    """`--json` is the same flag everywhere: JSON on stdout instead of text (`--json-out FILE` for a file)."""
+    p.add_argument("--json", action="store_true", help="print JSON to stdout instead of text")
+
+
+def add_threshold(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=ULP, default=None, help="accuracy drift threshold in ULP (default: 4)")
+
+
+def add_expectations(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--expectations", help=f"{what} (default: the shipped file; 'none' for none)")
+
+
+def add_dask(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dask", metavar="ADDRESS", help="run backends on this Dask scheduler's workers")
+
+
+# --------------------------------------------------------------------------- output and values
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=1, default=str) + "\n")
+
+
+def stderr_log(quiet: bool) -> Any:
+    """A progress logger for the library's `log=` parameters, or None when quiet."""
+    return None if quiet else (lambda line: sys.stderr.write(line + "\n"))
+
+
+def threshold(value: float | None) -> float:
+    from ..history import DEFAULT_DRIFT_ULP
+
+    return DEFAULT_DRIFT_ULP if value is None else value
+
+
+def db_path(value: Path | None) -> Path:
+    from ..store import default_db_path
+
+    return value or default_db_path()
+
+
+@contextlib.contextmanager
+def cache_dir_for_packs(cache_dir: Path | None) -> Iterator[None]:
+    """Case packs cache what they build (the onnx-node pack, ONNX's collected tests) in the artifact cache.
+
+    They are loaded through an entry point that takes no options, before any
+    run option reaches them, so `--cache-dir` reaches them through the same
+    variable the library reads, for this command only.
+    """
+    if cache_dir is None:
+        yield
+        return
+    saved = os.environ.get("CONFORMANCE_CACHE_DIR")
+    os.environ["CONFORMANCE_CACHE_DIR"] = str(cache_dir)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("CONFORMANCE_CACHE_DIR", None)
+        else:
+            os.environ["CONFORMANCE_CACHE_DIR"] = saved

@@ -1,0 +1,56 @@
+"""`report` and `diff`: what a recorded run says, and what changed between two. Both only read the store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .options import EXIT_FAILED, EXIT_OK, UsageError, add_db, add_json, add_threshold, db_path, print_json, threshold
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("report", help="render a recorded run as HTML, Markdown, JSON and JUnit XML")
+    p.add_argument("run_id", metavar="RUN_ID", help="run id, or 'latest'")
+    p.add_argument("--format", default="html,md,json,junit", help="comma-separated: html, md, json, junit")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the reports into")
+    add_db(p)
+    add_threshold(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("diff", help="what changed between two runs; exit status 1 when something regressed")
+    p.add_argument("run_a", metavar="RUN_A", help="the earlier run (id, or 'latest')")
+    p.add_argument("run_b", metavar="RUN_B", help="the later run (id, or 'latest')")
+    add_db(p)
+    add_threshold(p)
+    add_json(p)
+    p.set_defaults(func=cmd_diff)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..report import parse_formats, write_reports
+    from ..store import Store
+
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise UsageError(f"conformance report: {exc}") from None
+    with Store(db_path(args.db)) as store:
+        run = store.run(args.run_id)
+        paths = write_reports(store, run.id, args.out, formats, threshold=threshold(args.threshold))
+    for path in paths.values():
+        print(path)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from ..history import diff_runs
+    from ..store import Store
+
+    with Store(db_path(args.db)) as store:
+        d = diff_runs(store, args.run_a, args.run_b, threshold(args.threshold))
+    if args.json:
+        print_json(d.to_dict())
+    else:
+        print(d.format_text())
+    return EXIT_FAILED if d.regressed else EXIT_OK
