@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -182,8 +183,22 @@ def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
         "torch": torch.__version__,
         "exporter": exporter,
         "opset": opset,
+        "hash_seed": hash_seed(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def hash_seed() -> str:
+    """'0' where this process hashes strings with the fixed seed 0, else 'random'.
+
+    torch 2.13's dynamo exporter orders some values by the iteration order of
+    sets of names (embedding_bag's Loop gets its carried values in either
+    order), so its bytes depend on the process's string-hash seed. Only a
+    process started with PYTHONHASHSEED=0 (the CLI restarts itself so) makes
+    the same bytes as any other; artifacts from other processes get keys of
+    their own, so they never stand in for a pinned export in a shared cache.
+    """
+    return "0" if sys.flags.hash_randomization == 0 else "random"
 
 
 # --------------------------------------------------------------------------- on-disk layout

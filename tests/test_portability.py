@@ -105,3 +105,22 @@ def test_iree_compiles_from_an_install_path_with_a_space(tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "with space" in proc.stdout, "the probe did not use the iree seen from the path with a space"
+
+
+def test_the_cli_exports_the_same_bytes_whatever_the_callers_hash_seed(tmp_path: Path) -> None:
+    """torch 2.13's dynamo exporter orders embedding_bag's Loop-carried values by set order, i.e. by the
+    string-hash seed (PYTHONHASHSEED 0 and 1 give different bytes in a plain process); the command pins it."""
+    models = []
+    for seed in ("0", "1"):
+        out = tmp_path / f"seed{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        env.pop("CONFORMANCE_HASH_SEED_PINNED", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "conformance", "export-cases", "--cases", "embedding_bag", "--quiet",
+             "--cache-dir", str(tmp_path / f"cache{seed}"), str(out)],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        (model,) = out.glob("*/model.onnx")
+        models.append(model.read_bytes())
+    assert models[0] == models[1], "the exported bytes depend on the hash seed of the process that ran the command"

@@ -7,6 +7,7 @@ usage or input error (one line on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,7 +27,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pin_hash_seed() -> None:
+    """Restart the command with PYTHONHASHSEED=0, so what it exports is the same in every process.
+
+    The dynamo exporter's bytes depend on the string-hash seed (see
+    `export.hash_seed`); profiles are frozen and certified through this
+    command, so a model exported here hashes the same on any machine. Only the
+    console command restarts: `main([...])` called from Python runs as it is.
+    """
+    if sys.flags.hash_randomization == 0 or os.name != "posix" or os.environ.get(_PINNED):
+        return
+    env = {**os.environ, "PYTHONHASHSEED": "0", _PINNED: "1"}  # _PINNED: never restart twice
+    os.execve(sys.executable, [sys.executable, "-m", "conformance", *sys.argv[1:]], env)
+
+
+_PINNED = "CONFORMANCE_HASH_SEED_PINNED"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        _pin_hash_seed()
     argv = list(sys.argv[1:] if argv is None else argv)
     from ..backends import BackendError
     from ..expectations import ExpectationError
