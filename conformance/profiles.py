@@ -495,6 +495,10 @@ def validate(profile: Any, source: str = "<profile>") -> dict[str, Any]:
     """
     if not isinstance(profile, dict):
         raise ProfileError(f"{source}: a profile is a JSON object")
+    try:  # a profile is hashed through its canonical JSON: what cannot be written there cannot be certified
+        canonical_json(profile)
+    except (ValueError, TypeError) as exc:
+        raise ProfileError(f"{source}: holds a value canonical JSON cannot hold ({exc})") from None
     if profile.get("format") != PROFILE_FORMAT:
         raise ProfileError(f"{source}: profile format {profile.get('format')!r}, this tool reads {PROFILE_FORMAT}")
     for key in ("name", "version", "instances", "thresholds"):

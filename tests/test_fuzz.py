@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
@@ -201,6 +201,7 @@ def _mutate(profile: dict[str, Any], how: tuple[Any, ...], value: Any) -> dict[s
 
 
 @given(how=_mutations(), value=_VALUES)
+@example(how=("replace", 381, 0), value=float("inf"))  # found by the thorough profile: inf passed validate
 def test_a_damaged_profile_is_a_profile_error_or_fully_usable(
     real_profile: dict[str, Any], how: tuple[Any, ...], value: Any
 ) -> None:
@@ -347,6 +348,8 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cut=st.one_of(st.none(), st.integers(0, 200_000)),
     flips=st.lists(st.tuples(st.integers(0, 200_000), st.integers(1, 255)), max_size=6),
 )
+@example(cut=None, flips=[(3695, 7)])  # found: a damaged schema's text put a newline in the error
+@example(cut=None, flips=[(40237, 128)])  # found: a damaged header failed to decode as UTF-8 on open
 def test_a_corrupted_or_truncated_store_is_exit_2_in_one_line_and_left_as_it_was(
     real_store: Path, cut: int | None, flips: list[tuple[int, int]]
 ) -> None:

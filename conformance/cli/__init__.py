@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with cache_dir_for_packs(getattr(args, "cache_dir", None)):
             return int(args.func(args))
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        # One line whatever the message holds: a damaged file's text can bring its own newlines.
+        sys.stderr.write("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n") + "\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: results recorded so far are kept in the store\n")
