@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from conformance.casekit import seeded
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
 from . import _blocks as B
-from ._torch import seeded
 
 HALF_TOO = ("float32", "float16")
 

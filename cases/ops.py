@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from conformance.generate import FLOAT_DTYPES, Draw, case
+from conformance.casekit import Fn, seeded
+from conformance.dtypes import FLOATS, FLOATS_NO_BF16, SIGNED_INTS
+from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
-
-from ._torch import Fn, seeded
-
-FLOATS = ("float32", "float16", "float64")
-SIGNED = ("int8", "int32", "int64")
-
 
 # ---------------------------------------------------------------- elementwise
 
@@ -23,41 +19,41 @@ SIGNED = ("int8", "int32", "int64")
 @case("activation", op_class=OpClass.EXACT, unspecified=("signed-zero",))
 def relu(d: Draw) -> Spec:
     """max(x, 0); ONNX leaves relu(-0.0) open, so signed zeros are not judged."""
-    dtype = d.dtype(FLOATS)
+    dtype = d.dtype(FLOATS_NO_BF16)
     x = d.tensor("x", d.shape(), dtype)
     return Spec(Fn(torch.relu), (x,))
 
 
 @case("elementwise", op_class=OpClass.ELEMENTWISE)
 def add(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS + SIGNED)
+    dtype = d.dtype(FLOATS_NO_BF16 + SIGNED_INTS)
     sa, sb = d.broadcast_shapes()
     return Spec(Fn(torch.add), (d.tensor("a", sa, dtype), d.tensor("b", sb, dtype)))
 
 
 @case("elementwise", op_class=OpClass.ELEMENTWISE)
 def mul(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS + SIGNED)
+    dtype = d.dtype(FLOATS_NO_BF16 + SIGNED_INTS)
     sa, sb = d.broadcast_shapes()
     return Spec(Fn(torch.mul), (d.tensor("a", sa, dtype), d.tensor("b", sb, dtype)))
 
 
 @case("comparison", op_class=OpClass.EXACT)
 def greater(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS + SIGNED)
+    dtype = d.dtype(FLOATS_NO_BF16 + SIGNED_INTS)
     sa, sb = d.broadcast_shapes()
     return Spec(Fn(torch.gt), (d.tensor("a", sa, dtype), d.tensor("b", sb, dtype)))
 
 
 @case("transcendental", op_class=OpClass.TRANSCENDENTAL)
 def exp(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS)
+    dtype = d.dtype(FLOATS_NO_BF16)
     return Spec(Fn(torch.exp), (d.tensor("x", d.shape(), dtype, low=-10, high=10),))
 
 
 @case("transcendental", op_class=OpClass.TRANSCENDENTAL)
 def tanh(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS)
+    dtype = d.dtype(FLOATS_NO_BF16)
     return Spec(Fn(torch.tanh), (d.tensor("x", d.shape(), dtype, low=-5, high=5),))
 
 
@@ -71,7 +67,7 @@ def tanh(d: Draw) -> Spec:
     notes="ONNX does not say whether a sum of negative zeros is -0.0 or +0.0.",
 )
 def sum_(d: Draw) -> Spec:
-    dtype = d.dtype((*FLOATS, "int32", "int64"))
+    dtype = d.dtype((*FLOATS_NO_BF16, "int32", "int64"))
     shape = d.shape(min_dims=1)
     dim = d.integer("dim", -len(shape), len(shape) - 1)
     keepdim = d.boolean("keepdim")
@@ -85,7 +81,7 @@ def sum_(d: Draw) -> Spec:
     notes="ONNX does not say whether a mean of negative zeros is -0.0 or +0.0.",
 )
 def mean(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS)
+    dtype = d.dtype(FLOATS_NO_BF16)
     shape = d.shape(min_dims=1)
     dim = d.integer("dim", -len(shape), len(shape) - 1)
     keepdim = d.boolean("keepdim")
@@ -94,7 +90,7 @@ def mean(d: Draw) -> Spec:
 
 @case("reduction", op_class=OpClass.TRANSCENDENTAL)
 def softmax(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS)
+    dtype = d.dtype(FLOATS_NO_BF16)
     shape = d.shape(min_dims=1)
     dim = d.integer("dim", -len(shape), len(shape) - 1)
     return Spec(Fn(torch.softmax, dim=dim), (d.tensor("x", shape, dtype),))
@@ -142,7 +138,7 @@ def conv2d(d: Draw) -> Spec:
 
 @case("shape", op_class=OpClass.EXACT)
 def reshape(d: Draw) -> Spec:
-    dtype = d.dtype(FLOAT_DTYPES + SIGNED + ("bool",))
+    dtype = d.dtype(FLOATS + SIGNED_INTS + ("bool",))
     shape = d.shape(min_dims=1)
     numel = 1
     for s in shape:
@@ -154,7 +150,7 @@ def reshape(d: Draw) -> Spec:
 
 @case("shape", op_class=OpClass.EXACT)
 def transpose(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS + SIGNED + ("bool",))
+    dtype = d.dtype(FLOATS_NO_BF16 + SIGNED_INTS + ("bool",))
     shape = d.shape(min_dims=2)
     d0 = d.integer("dim0", 0, len(shape) - 1)
     d1 = d.integer("dim1", 0, len(shape) - 1)
@@ -163,7 +159,7 @@ def transpose(d: Draw) -> Spec:
 
 @case("shape", op_class=OpClass.EXACT)
 def cat(d: Draw) -> Spec:
-    dtype = d.dtype(FLOATS + SIGNED)
+    dtype = d.dtype(FLOATS_NO_BF16 + SIGNED_INTS)
     shape = d.shape(min_dims=1)
     dim = d.integer("dim", 0, len(shape) - 1)
     other = list(shape)

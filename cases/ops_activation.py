@@ -13,13 +13,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from conformance.casekit import Fn, seeded
+from conformance.dtypes import FLOATS, FLOATS_NO_BF16
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
-
-from ._torch import Fn, seeded
-
-FLOATS = ("float32", "float16", "bfloat16", "float64")
-NO_BF16 = ("float32", "float16", "float64")
 
 
 def _act(
@@ -97,19 +94,19 @@ def silu(d: Draw) -> Spec:
 
 @case("activation", op_class=OpClass.TRANSCENDENTAL, notes="x * tanh(softplus(x)); ONNX Mish takes no bfloat16.")
 def mish(d: Draw) -> Spec:
-    return _act(d, F.mish, NO_BF16, low=-20, high=20)
+    return _act(d, F.mish, FLOATS_NO_BF16, low=-20, high=20)
 
 
 @case("activation", op_class=OpClass.ELEMENTWISE, unspecified=("signed-zero",))
 def hardswish(d: Draw) -> Spec:
     """x * relu6(x + 3) / 6; kinks at -3 and 3."""
-    return _act(d, F.hardswish, NO_BF16)
+    return _act(d, F.hardswish, FLOATS_NO_BF16)
 
 
 @case("activation", op_class=OpClass.ELEMENTWISE)
 def hardsigmoid(d: Draw) -> Spec:
     """relu6(x + 3) / 6 in torch: ONNX HardSigmoid with alpha=1/6, beta=0.5."""
-    return _act(d, F.hardsigmoid, NO_BF16)
+    return _act(d, F.hardsigmoid, FLOATS_NO_BF16)
 
 
 @case(
@@ -133,13 +130,13 @@ def hardtanh(d: Draw) -> Spec:
 def softplus(d: Draw) -> Spec:
     beta = d.choice("beta", (1.0, 2.0, 0.5))
     threshold = d.choice("threshold", (20.0, 5.0))
-    return _act(d, F.softplus, NO_BF16, low=-30, high=30, beta=beta, threshold=threshold)
+    return _act(d, F.softplus, FLOATS_NO_BF16, low=-30, high=30, beta=beta, threshold=threshold)
 
 
 @case("activation", op_class=OpClass.ELEMENTWISE)
 def softsign(d: Draw) -> Spec:
     """x / (1 + |x|)."""
-    return _act(d, F.softsign, NO_BF16, low=-50, high=50)
+    return _act(d, F.softsign, FLOATS_NO_BF16, low=-50, high=50)
 
 
 @case(
@@ -150,7 +147,7 @@ def softsign(d: Draw) -> Spec:
 )
 def elu(d: Draw) -> Spec:
     alpha = d.choice("alpha", (1.0, 0.5, 2.0))
-    return _act(d, F.elu, NO_BF16, alpha=alpha)
+    return _act(d, F.elu, FLOATS_NO_BF16, alpha=alpha)
 
 
 @case(
@@ -160,7 +157,7 @@ def elu(d: Draw) -> Spec:
     notes="Fixed alpha and scale; ONNX Selu's defaults match. Its formula gives +0.0 at x = -0.0, torch -0.0.",
 )
 def selu(d: Draw) -> Spec:
-    return _act(d, F.selu, NO_BF16)
+    return _act(d, F.selu, FLOATS_NO_BF16)
 
 
 @case(
@@ -172,7 +169,7 @@ def selu(d: Draw) -> Spec:
 )
 def celu(d: Draw) -> Spec:
     alpha = d.choice("alpha", (1.0, 0.5, 2.0))
-    return _act(d, F.celu, NO_BF16, alpha=alpha)
+    return _act(d, F.celu, FLOATS_NO_BF16, alpha=alpha)
 
 
 @case(
@@ -218,13 +215,13 @@ def tanhshrink(d: Draw) -> Spec:
 @case("activation", op_class=OpClass.EXACT, notes="ONNX Shrink with bias 0; values at +-lambda stay (strict >).")
 def hardshrink(d: Draw) -> Spec:
     lambd = d.choice("lambd", (0.5, 1.0, 0.0))
-    return _act(d, F.hardshrink, NO_BF16, low=-2, high=2, lambd=lambd)
+    return _act(d, F.hardshrink, FLOATS_NO_BF16, low=-2, high=2, lambd=lambd)
 
 
 @case("activation", op_class=OpClass.ELEMENTWISE, notes="ONNX Shrink with bias = lambda.")
 def softshrink(d: Draw) -> Spec:
     lambd = d.choice("lambd", (0.5, 1.0, 0.0))
-    return _act(d, F.softshrink, NO_BF16, low=-2, high=2, lambd=lambd)
+    return _act(d, F.softshrink, FLOATS_NO_BF16, low=-2, high=2, lambd=lambd)
 
 
 @case(

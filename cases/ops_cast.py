@@ -14,14 +14,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from conformance.casekit import Fn
+from conformance.dtypes import ALL, FLOATS, INTS
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
-
-from ._torch import Fn
-
-FLOATS = ("float32", "float16", "bfloat16", "float64")
-INTS = ("int8", "uint8", "int32", "int64")
-ALL = FLOATS + INTS + ("bool",)
 
 #: Float values that convert to each integer dtype without leaving its range.
 INT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int32": (-60000, 60000), "int64": (-60000, 60000)}

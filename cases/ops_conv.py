@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import torch
 
+from conformance.casekit import ZERO_SIGN, ZERO_SIGN_NOTE, Fn, seeded
+from conformance.dtypes import FLOATS_NO_BF16
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
-
-from ._torch import Fn, seeded
 
 CONV_DTYPES = (
     "float32",
     "float16",
     "float64",
 )  # ONNX Conv, ConvTranspose and the pools allow no bfloat16 before opset 22
-POOL_DTYPES = ("float32", "float16", "float64")
+POOL_DTYPES = FLOATS_NO_BF16
 
 _CONV = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
 _CONV_T = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}
 #: Sums of products can end in a zero whose sign ONNX leaves open (Conv, AveragePool, ReduceMean).
-ZERO_SIGN = ("signed-zero",)
-ZERO_SIGN_NOTE = " The sign of a zero result is left open by ONNX."
 
 
 def _conv(d: Draw, rank: int) -> Spec:
@@ -196,17 +194,17 @@ _MAX_POOL_NOTES = (
 )
 
 
-@case("pool", op_class=OpClass.EXACT, unspecified=("nan-order",), notes="max_pool1d " + _MAX_POOL_NOTES)
+@case("pool", op_class=OpClass.EXACT, notes="max_pool1d " + _MAX_POOL_NOTES)
 def max_pool1d(d: Draw) -> Spec:
     return _max_pool(d, 1)
 
 
-@case("pool", op_class=OpClass.EXACT, unspecified=("nan-order",), notes="max_pool2d " + _MAX_POOL_NOTES)
+@case("pool", op_class=OpClass.EXACT, notes="max_pool2d " + _MAX_POOL_NOTES)
 def max_pool2d(d: Draw) -> Spec:
     return _max_pool(d, 2)
 
 
-@case("pool", op_class=OpClass.EXACT, unspecified=("nan-order",), notes="max_pool3d " + _MAX_POOL_NOTES)
+@case("pool", op_class=OpClass.EXACT, notes="max_pool3d " + _MAX_POOL_NOTES)
 def max_pool3d(d: Draw) -> Spec:
     return _max_pool(d, 3)
 

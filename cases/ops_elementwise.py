@@ -11,14 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from conformance.casekit import Fn
+from conformance.dtypes import FLOATS, INTS, NUMERIC
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._torch import Fn
-
-FLOATS = ("float32", "float16", "bfloat16", "float64")
-INTS = ("int8", "uint8", "int32", "int64")
-NUMERIC = FLOATS + INTS
+from ._draws import int_divisor
 
 
 def _binary(
@@ -27,15 +25,6 @@ def _binary(
     dtype = d.dtype(dtypes)
     sa, sb = d.broadcast_shapes()
     return dtype, d.tensor("a", sa, dtype, low=low, high=high), d.tensor("b", sb, dtype, low=low, high=high)
-
-
-def int_divisor(d: Draw, label: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """Integer divisors stay off 0 (torch raises) and -1 (INT_MIN / -1 traps the CPU).
-
-    Both are undefined behaviour in ONNX too; the dividend still gets every special value.
-    """
-    b = d.tensor(label, shape, dtype, low=-9, high=9, special=False)
-    return np.where((b == 0) | (b == -1), np.asarray(3, dtype=b.dtype), b).astype(b.dtype)
 
 
 def _divisor(d: Draw, label: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:

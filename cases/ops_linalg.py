@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import torch
 
+from conformance.casekit import ZERO_SIGN, ZERO_SIGN_NOTE, Fn, seeded
+from conformance.dtypes import FLOATS
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._torch import Fn, seeded
-
 MM_DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64")
-FLOATS = ("float32", "float16", "bfloat16", "float64")
 #: Sums of products can end in a zero whose sign ONNX leaves open (MatMul, Gemm, ReduceSum).
-ZERO_SIGN = ("signed-zero",)
-ZERO_SIGN_NOTE = " The sign of a zero result is left open by ONNX."
 
 
 def _size(d: Draw, label: str, low: int = 1, high: int = 6) -> int:

@@ -12,17 +12,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from conformance.casekit import Fn
+from conformance.dtypes import FLOATS, FLOATS_NO_BF16, INTS, SIGNED_INTS
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._torch import Fn
-from .ops_elementwise import int_divisor
+from ._draws import int_divisor
 
-FLOATS = ("float32", "float16", "bfloat16", "float64")
 #: Dtypes of the ONNX trigonometric/hyperbolic ops (no bfloat16).
-TRIG = ("float32", "float16", "float64")
-SIGNED = ("int8", "int32", "int64")
-INTS = ("int8", "uint8", "int32", "int64")
+TRIG = FLOATS_NO_BF16
 
 
 def _unary(
@@ -316,7 +314,7 @@ def abs_(d: Draw) -> Spec:
 @case("elementwise", op_class=OpClass.EXACT)
 def neg(d: Draw) -> Spec:
     """-x, signed integers and floats (ONNX Neg has no unsigned types); -(+0.0) is -0.0."""
-    return _unary(d, torch.neg, FLOATS + SIGNED)
+    return _unary(d, torch.neg, FLOATS + SIGNED_INTS)
 
 
 @case(

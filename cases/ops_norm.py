@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import torch
 
+from conformance.casekit import Fn, seeded
+from conformance.dtypes import FLOATS
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
-
-from ._torch import Fn, seeded
-
-FLOATS = ("float32", "float16", "bfloat16", "float64")
 
 
 def _randomized(seed: int, factory: object) -> torch.nn.Module:

@@ -12,17 +12,12 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from conformance.generate import FLOAT_DTYPES, Draw, case
+from conformance.casekit import ZERO_SIGN, ZERO_SIGN_NOTE, Fn, seeded
+from conformance.dtypes import ALL, FLOATS, NUMERIC
+from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._torch import Fn, seeded
-
-ALL = (*FLOAT_DTYPES, "int8", "uint8", "int32", "int64", "bool")
-FLOATS = ("float32", "float16", "bfloat16", "float64")
-NUMERIC = (*FLOAT_DTYPES, "int8", "uint8", "int32", "int64")
 #: Sums of products can end in a zero whose sign ONNX leaves open (ScatterElements add, MatMul, ReduceSum).
-ZERO_SIGN = ("signed-zero",)
-ZERO_SIGN_NOTE = " The sign of a zero result is left open by ONNX."
 
 
 def _dim(d: Draw, rank: int, label: str = "dim") -> int:
@@ -606,7 +601,6 @@ def pad_negative(d: Draw) -> Spec:
 @case(
     "sorting",
     op_class=OpClass.EXACT,
-    unspecified=("nan-order",),
     notes="torch.sort values and indices, ascending or descending (TopK with k = size). Any explicit "
     "stable= argument makes both exporters fail, so it is left out; values are drawn wide so ties, "
     "whose order torch does not promise, are rare (ONNX TopK breaks ties by lower index). Torch "
@@ -623,7 +617,6 @@ def sort(d: Draw) -> Spec:
 @case(
     "sorting",
     op_class=OpClass.EXACT,
-    unspecified=("nan-order",),
     notes="torch.argsort (TopK indices); ties are rare, NaN order is a spec gap as for sort.",
 )
 def argsort(d: Draw) -> Spec:
@@ -637,7 +630,6 @@ def argsort(d: Draw) -> Spec:
 @case(
     "sorting",
     op_class=OpClass.EXACT,
-    unspecified=("nan-order",),
     notes="torch.topk, largest or smallest, sorted. Values drawn wide so ties are rare; torch's tie "
     "order is not documented, ONNX TopK's is lower index first. NaN order is a spec gap.",
 )

@@ -29,6 +29,7 @@ from .model import (
     Outcome,
     Result,
     Tolerance,
+    Unspecified,
     Verdict,
     is_float,
 )
@@ -263,7 +264,7 @@ def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[Oracle
     o = artifact.oracles
     if o.spec is None:
         return OracleAgreement.NO_SPEC, f"the ONNX reference evaluator cannot run the model: {o.spec_error}"
-    signed_zero = "signed-zero" not in instance.case.unspecified
+    signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
     bounds = tolerances(instance, o.source, 2.0, at_least_rule=True)
     verdict = judge(o.spec, o.source, o.source, bounds, check_signed_zero=signed_zero)
     if verdict.outcome is Outcome.PASS:
@@ -295,7 +296,7 @@ def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[
     `oracle` field says `diverge`, so reports list it apart).
     """
     o = artifact.oracles
-    signed_zero = "signed-zero" not in instance.case.unspecified
+    signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
     expected = o.truth if o.truth is not None else o.source
     against_torch = judge(outputs, expected, o.source, tolerances(instance, o.source), check_signed_zero=signed_zero)
     if not diverge or o.spec is None:

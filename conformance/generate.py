@@ -26,7 +26,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
 
-from .model import Case, CaseInstance, OpClass, Spec, Tolerance
+from .dtypes import FLOATS
+from .model import Case, CaseInstance, OpClass, Spec, Tolerance, Unspecified
 
 CASES_GROUP = "conformance.cases"
 HYPOTHESIS_BACKEND = "onnx-conformance-stable"
@@ -51,7 +52,7 @@ _NO_LOCAL_CONSTANTS = Constants()
 # The documented extension point for alternative backends: a name mapped to a provider path.
 AVAILABLE_PROVIDERS.setdefault(HYPOTHESIS_BACKEND, f"{__name__}.StableProvider")
 
-FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+FLOAT_DTYPES = FLOATS  # kept for packs written against it
 
 
 class CaseError(ValueError):
@@ -77,7 +78,7 @@ def case(
     min_opset: int = 7,
     tags: Sequence[str] = (),
     tolerance: Tolerance | None = None,
-    unspecified: Sequence[str] = (),
+    unspecified: Sequence[Unspecified | str] = (),
     notes: str = "",
     float64_truth: bool = True,
 ) -> Callable[[Callable[[Draw], Spec]], Case]:
@@ -92,7 +93,7 @@ def case(
             min_opset=min_opset,
             tags=tuple(tags),
             tolerance=tolerance,
-            unspecified=tuple(unspecified),
+            unspecified=tuple(unspecified),  # Case checks each value
             notes=notes or (inspect.getdoc(fn) or ""),
             float64_truth=float64_truth,
             source_hash=source_hash(fn),
@@ -101,10 +102,16 @@ def case(
     return wrap
 
 
-def source_hash(fn: Callable[..., Any]) -> str:
-    """The source of the case's module and of the sibling modules it uses (helpers, blocks).
+#: The project's modules a case's draw is built from: part of the source hash of a case module using them.
+CASE_KIT = ("conformance.casekit", "conformance.dtypes")
 
-    Editing a helper then changes the cache key of every case that uses it.
+
+def source_hash(fn: Callable[..., Any]) -> str:
+    """The source of the case's module and of the helpers it uses (`_` modules of its package, CASE_KIT).
+
+    Editing a helper changes the cache key of every case that uses it;
+    editing a sibling case module changes nobody else's: a case module that
+    needs another's function takes it from a helper module.
     """
     module = sys.modules.get(fn.__module__)
     if module is None:
@@ -113,7 +120,11 @@ def source_hash(fn: Callable[..., Any]) -> str:
     used = {module}
     for value in vars(module).values():
         owner = value if inspect.ismodule(value) else sys.modules.get(getattr(value, "__module__", "") or "")
-        if owner is not None and owner.__name__.split(".")[0] == top:
+        if owner is None or owner is module:
+            continue
+        parts = owner.__name__.split(".")
+        helper = parts[0] == top and parts[-1].startswith("_") and not parts[-1].startswith("__")
+        if helper or owner.__name__ in CASE_KIT:
             used.add(owner)
     h = hashlib.sha256()
     for m in sorted(used, key=lambda m: m.__name__):

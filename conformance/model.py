@@ -77,6 +77,17 @@ class OpClass(enum.StrEnum):
     NORMALIZATION = "normalization"
 
 
+class Unspecified(enum.StrEnum):
+    """Special-value behaviour the ONNX spec leaves open for an op, which compare then does not judge.
+
+    Only what compare knows how to leave unjudged is here: a case naming
+    anything else is refused when it is defined, never silently judged anyway.
+    """
+
+    #: The sign of a zero result (-0.0 and +0.0 compare equal).
+    SIGNED_ZERO = "signed-zero"
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """An element is within tolerance when |actual - expected| <= atol + rtol * |expected|."""
@@ -136,8 +147,8 @@ class Case:
     tags: tuple[str, ...] = ()
     tolerance: Tolerance | None = None
     #: Special-value behaviour the ONNX spec leaves open for this op, e.g.
-    #: ("signed-zero",): such differences are reported apart, not as failures.
-    unspecified: tuple[str, ...] = ()
+    #: (Unspecified.SIGNED_ZERO,): such differences are not judged.
+    unspecified: tuple[Unspecified, ...] = ()
     notes: str = ""
     #: False where a float64 rerun would change the meaning (a cast to a
     #: narrower dtype, say): torch in the case dtype is then the truth.
@@ -146,6 +157,19 @@ class Case:
     source_hash: str = ""
     #: For cases that bring their own models (no `draw`, no exporter): returns the instances' data.
     prebuilt: Callable[[], Sequence[Prebuilt]] | None = None
+
+    def __post_init__(self) -> None:
+        known = ", ".join(u.value for u in Unspecified)
+        values = []
+        for value in self.unspecified:
+            try:
+                values.append(Unspecified(value))
+            except ValueError:
+                raise ValueError(
+                    f"case {self.category}/{self.name}: unspecified={value!r} is not something compare leaves "
+                    f"unjudged (known: {known})"
+                ) from None
+        object.__setattr__(self, "unspecified", tuple(values))
 
     @property
     def path(self) -> str:

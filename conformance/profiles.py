@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__, layout
 from .export import parse_tensor
 from .layout import DATA_SET, MANIFEST, MODEL
-from .model import Case, CaseInstance, OpClass, Prebuilt, Tolerance, is_float
+from .model import Case, CaseInstance, OpClass, Prebuilt, Tolerance, Unspecified, is_float
 
 PROFILE_FORMAT = 1
 PROFILES_DIR = Path(__file__).with_name("data") / "profiles"
@@ -274,7 +274,7 @@ def freeze_instance(
         "params": _jsonable(dict(instance.params)),
         "must_pass": must_pass,
         "op_class": str(instance.case.op_class),
-        "check_signed_zero": "signed-zero" not in instance.case.unspecified,
+        "check_signed_zero": Unspecified.SIGNED_ZERO not in instance.case.unspecified,
         "oracle": kind,
         "oracle_agreement": str(agreement),
         "model": {"sha256": sha256(files[MODEL])},

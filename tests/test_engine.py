@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import torch
 
-from cases._torch import Fn
+from conformance.casekit import Fn
 from conformance.engine import RunOptions, run
 from conformance.generate import Draw, case
 from conformance.model import Case, OracleAgreement, Outcome, Spec, Tolerance

@@ -9,7 +9,7 @@ import onnx
 import pytest
 import torch
 
-from cases._torch import Fn
+from conformance.casekit import Fn
 from conformance.export import ArtifactCache, artifact_key, build_artifact, read_tensor
 from conformance.generate import Draw, case, discover_cases, draw_instances, select_cases
 from conformance.model import Spec

@@ -135,3 +135,52 @@ def test_scalar_draws_stay_scalars() -> None:
     relu = select_cases(discover_cases(), "relu")[0]
     shapes = {inst.inputs[0].shape for inst in draw_instances(relu, seed=0, max_examples=10)}
     assert () in shapes, f"no 0-d draw among {shapes}"
+
+
+def test_a_case_naming_behaviour_compare_cannot_leave_unjudged_is_refused_when_defined() -> None:
+    """`unspecified=("nan-order",)` on eight cases was silently judged anyway; now it cannot be written."""
+    import pytest
+
+    from conformance.generate import case
+    from conformance.model import Unspecified
+
+    with pytest.raises(ValueError, match=r"case pool/maxish: unspecified='nan-order' .* \(known: signed-zero\)"):
+
+        @case("pool", unspecified=("nan-order",))
+        def maxish(d):
+            raise AssertionError("never drawn")
+
+    @case("elementwise", unspecified=("signed-zero",))
+    def negate(d):
+        raise AssertionError("never drawn")
+
+    assert negate.unspecified == (Unspecified.SIGNED_ZERO,)
+
+
+def test_a_case_hash_covers_its_module_and_helpers_not_its_siblings(tmp_path, monkeypatch) -> None:
+    import importlib
+    import sys
+
+    from conformance.generate import source_hash
+
+    pkg = tmp_path / "packx"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_helper.py").write_text("def helper():\n    return 1\n")
+    (pkg / "a.py").write_text(
+        "from ._helper import helper\nfrom .b import other\n\ndef draw(d):\n    return helper()\n"
+    )
+    (pkg / "b.py").write_text("def other():\n    return 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def hash_of_a() -> str:
+        for name in [m for m in sys.modules if m == "packx" or m.startswith("packx.")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+        return source_hash(importlib.import_module("packx.a").draw)
+
+    first = hash_of_a()
+    (pkg / "b.py").write_text("def other():\n    return 3  # a sibling edited\n")
+    assert hash_of_a() == first, "editing a sibling case module changed another module's cache keys"
+    (pkg / "_helper.py").write_text("def helper():\n    return 4  # the helper edited\n")
+    assert hash_of_a() != first, "editing a helper the case uses must change its cache key"

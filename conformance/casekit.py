@@ -1,4 +1,10 @@
-"""Small torch helpers shared by the case modules."""
+"""What a case needs besides a draw, for the built-in pack and third-party packs alike.
+
+`Fn` wraps a torch function as an exportable module; `seeded` builds a
+module whose weights depend on a seed only. A pack imports these from here
+(not from the built-in pack's private modules); their source is part of the
+source hash of every case module that uses them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from .model import Unspecified
 
 
 class Fn(torch.nn.Module):
@@ -26,3 +34,8 @@ def seeded(seed: int, factory: Callable[[], torch.nn.Module]) -> torch.nn.Module
         torch.manual_seed(seed)
         module = factory()
     return module.eval()
+
+
+#: For ops whose zero results' sign ONNX leaves open, with the note that says so.
+ZERO_SIGN = (Unspecified.SIGNED_ZERO,)
+ZERO_SIGN_NOTE = " The sign of a zero result is left open by ONNX."
