@@ -133,15 +133,18 @@ def judge(
     tol_for: Tolerance | dict[int, Tolerance],
     *,
     check_signed_zero: bool = True,
+    check_values: bool = True,
 ) -> Verdict:
     """Judge a backend's outputs.
 
     `expected` holds the values finite outputs are measured against (the
     float64 truth where there is one); `like` holds the reference output in the
     case dtype, which fixes each output's shape, dtype and special values.
+    Without `check_values` (outputs that are random draws) only the number,
+    shapes and dtypes of the outputs are judged.
     """
     with np.errstate(all="ignore"):  # NaN and inf are judged explicitly, not warned about
-        return _judge(actual, expected, like, tol_for, check_signed_zero)
+        return _judge(actual, expected, like, tol_for, check_signed_zero, check_values)
 
 
 def _judge(
@@ -150,6 +153,7 @@ def _judge(
     like: Sequence[np.ndarray],
     tol_for: Tolerance | dict[int, Tolerance],
     check_signed_zero: bool,
+    check_values: bool = True,
 ) -> Verdict:
     if len(actual) != len(like):
         return Verdict(Outcome.SHAPE, message=f"backend returned {len(actual)} outputs, expected {len(like)}")
@@ -166,7 +170,7 @@ def _judge(
         if a.dtype != ref.dtype and not strings:
             return Verdict(Outcome.DTYPE, message=f"output {i}: dtype {a.dtype}, expected {ref.dtype}")
         total += a.size
-        if a.size == 0:
+        if a.size == 0 or not check_values:
             continue
         if strings:
             # String tensors compare exactly, element by element; they have no numeric metrics.
@@ -266,7 +270,8 @@ def oracle_agreement(instance: CaseInstance, artifact: Artifact) -> tuple[Oracle
         return OracleAgreement.NO_SPEC, f"the ONNX reference evaluator cannot run the model: {o.spec_error}"
     signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
     bounds = tolerances(instance, o.source, 2.0, at_least_rule=True)
-    verdict = judge(o.spec, o.source, o.source, bounds, check_signed_zero=signed_zero)
+    values = Unspecified.VALUES not in instance.case.unspecified
+    verdict = judge(o.spec, o.source, o.source, bounds, check_signed_zero=signed_zero, check_values=values)
     if verdict.outcome is Outcome.PASS:
         return OracleAgreement.AGREE, ""
     return OracleAgreement.DIVERGE, f"reference evaluator vs torch: {verdict.outcome}: {verdict.message}"
@@ -298,10 +303,11 @@ def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[
     o = artifact.oracles
     signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
     expected = o.truth if o.truth is not None else o.source
-    against_torch = judge(outputs, expected, o.source, tolerances(instance, o.source), check_signed_zero=signed_zero)
+    rules = {"check_signed_zero": signed_zero, "check_values": Unspecified.VALUES not in instance.case.unspecified}
+    against_torch = judge(outputs, expected, o.source, tolerances(instance, o.source), **rules)
     if not diverge or o.spec is None:
         return against_torch
-    against_spec = judge(outputs, o.spec, o.spec, tolerances(instance, o.spec, 2.0), check_signed_zero=signed_zero)
+    against_spec = judge(outputs, o.spec, o.spec, tolerances(instance, o.spec, 2.0), **rules)
     if against_spec.outcome is Outcome.PASS:
         note = f"oracles diverge ({diverge}); the backend matches the reference evaluator"
         return replace(against_spec, message=note)

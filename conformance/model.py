@@ -86,6 +86,8 @@ class Unspecified(enum.StrEnum):
 
     #: The sign of a zero result (-0.0 and +0.0 compare equal).
     SIGNED_ZERO = "signed-zero"
+    #: The output values themselves: random draws (Bernoulli, RandomNormal, ...); shapes and dtypes are judged.
+    VALUES = "values"
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,17 @@ def test_bfloat16_outputs_are_judged() -> None:
     off = np.array([1.0 + 16 * 2.0**-7, 2.0], ml_dtypes.bfloat16)
     verdict = one(off, exp.astype(np.float64), like=exp, tol=tol)
     assert verdict.outcome is Outcome.MISMATCH and verdict.metrics.max_ulp == 16
+
+
+def test_without_values_only_the_number_shape_and_dtype_of_outputs_are_judged() -> None:
+    """What a random op's output is judged by (Unspecified.VALUES): a different draw passes, a wrong shape not."""
+    expected = [np.array([0.0, 1.0, 1.0], dtype=np.float32)]
+    tol = Tolerance(0.0, 0.0)
+    other_draw = [np.array([1.0, 0.0, 1.0], dtype=np.float32)]
+    assert judge(other_draw, expected, expected, tol).outcome is Outcome.MISMATCH
+    assert judge(other_draw, expected, expected, tol, check_values=False).outcome is Outcome.PASS
+    wrong_shape = [np.zeros(4, dtype=np.float32)]
+    assert judge(wrong_shape, expected, expected, tol, check_values=False).outcome is Outcome.SHAPE
+    wrong_dtype = [np.zeros(3, dtype=np.float64)]
+    assert judge(wrong_dtype, expected, expected, tol, check_values=False).outcome is Outcome.DTYPE
+    assert judge([], expected, expected, tol, check_values=False).outcome is Outcome.SHAPE
