@@ -202,13 +202,6 @@ def summarize(profile: Mapping[str, Any], outcomes: Sequence[str]) -> dict[str, 
     }
 
 
-def waiver_toml(entries: Sequence[Mapping[str, Any]]) -> str:
-    """The waivers as an expectations file: any reason or link text round-trips (astral characters too)."""
-    from .expectations import dumps
-
-    return dumps(entries)
-
-
 @dataclass(frozen=True)
 class Record:
     """One profile instance's result, as results.jsonl holds it."""

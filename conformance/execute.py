@@ -170,7 +170,7 @@ def _signal_name(exitcode: int | None) -> str:
 
 
 class _Worker:
-    """One backend's worker: `python -m conformance.worker` over a socket pair, its output in a log file.
+    """One backend's worker: `python -m conformance.worker` over a pipe, its output in a log file.
 
     Not a multiprocessing child: spawning one re-runs the caller's `__main__`
     (see `conformance.worker`); fork after torch or a backend started threads

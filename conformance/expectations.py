@@ -359,13 +359,12 @@ def write(path: Path, text: str) -> None:
 
     Written to a temporary file beside it, checked, then renamed over it.
     """
-    parse(text, str(path))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        load(tmp)  # what reached the disk reads back
+        parse(Path(tmp).read_text(encoding="utf-8"), str(path))  # what reached the disk, named as the target
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(OSError):
@@ -394,9 +393,3 @@ def drafts(results: Iterable[Result]) -> list[dict[str, str]]:
             }
         )
     return out
-
-
-def render(results: Iterable[Result]) -> str:
-    """The draft entries of `drafts` as TOML; empty when there are none."""
-    entries = drafts(results)
-    return dumps(entries) if entries else ""

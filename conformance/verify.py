@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .certify import MEMBERS, SUMS, summarize, waiver_toml
+from .certify import MEMBERS, SUMS, summarize
 from .model import Metrics, Outcome
 from .profiles import ProfileError, profile_hash, sha256
 
@@ -295,7 +295,7 @@ def check_results(
 
 def check_waivers(files: Mapping[str, bytes], rows: Sequence[Mapping[str, Any]] | None, v: Verification) -> list[Any]:
     """Waivers must parse as expectation entries and be the ones the results name."""
-    from .expectations import ExpectationError, parse
+    from .expectations import ExpectationError, dumps, parse
 
     data = _json(files, "waivers.json", v)
     if data is None:
@@ -312,7 +312,7 @@ def check_waivers(files: Mapping[str, bytes], rows: Sequence[Mapping[str, Any]] 
             continue
         body = {k: val for k, val in entry.items() if k != "line"}
         try:
-            (expectation,) = parse(waiver_toml([body]), f"waivers.json[{n}]")
+            (expectation,) = parse(dumps([body]), f"waivers.json[{n}]")
         except (ExpectationError, ValueError) as exc:
             v.problem(f"waiver {n} is malformed: {exc}")
             continue

@@ -4,9 +4,9 @@ A worker is a fresh interpreter started on this module, not a
 multiprocessing child: a spawned child re-imports the caller's `__main__`,
 which re-runs an unguarded script's top level, and fails outright where
 there is no file to import (`python -`, a notebook, `exec`). The driver
-hands over the pipe's file descriptor; everything else (the import path, the
-backend, where to log) arrives over it, so the worker depends on nothing of
-its caller but that.
+hands over the pipe's file descriptor and makes its stdout and stderr the log
+file; the import path and the backend arrive over the pipe, so the worker
+depends on nothing else of its caller.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,7 +197,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         materialized=args.materialized,
         cache_dir=args.cache_dir,
         seed=args.seed,
-        log=lambda m: sys.stderr.write(m + "\n"),
+        log=stderr_log(False),
     )
     if args.json:
         print_json({"ok": result.ok, "problems": result.problems, "notes": result.notes, "reran": result.reran})

@@ -10,6 +10,7 @@ from typing import Any
 from .options import (
     EXIT_FAILED,
     EXIT_OK,
+    UsageError,
     add_cache_dir,
     add_cases,
     add_exporters,
@@ -149,7 +150,6 @@ def cmd_export_cases(args: argparse.Namespace) -> int:
     log = stderr_log(args.quiet)
     if args.profile:
         from .. import profiles
-        from .options import UsageError
 
         try:
             profile, _digest = profiles.load(args.profile)

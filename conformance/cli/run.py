@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from .options import (
-    COUNT,
     EXIT_FAILED,
     EXIT_OK,
     NON_NEGATIVE,
@@ -24,6 +23,7 @@ from .options import (
     add_db,
     add_expectations,
     add_exporters,
+    add_max_examples,
     add_opset,
     add_quiet,
     add_seed,
@@ -41,9 +41,7 @@ def add_run_options(p: argparse.ArgumentParser, max_examples: int = 5) -> None:
     add_backends(p)
     add_exporters(p)
     add_opset(p)
-    p.add_argument(
-        "--max-examples", type=COUNT, default=max_examples, help=f"instances drawn per case (default: {max_examples})"
-    )
+    add_max_examples(p, max_examples)
     add_seed(p)
     p.add_argument("--special-values", action="store_true", help="draw NaN, ±inf, -0.0, subnormals and extremes")
     add_cache_dir(p)
