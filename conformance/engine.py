@@ -199,7 +199,7 @@ def run(
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
     # Cases are chosen before backends are probed and workers start: a glob that matches nothing is a
     # usage error answered at once, not after eight availability checks and eight spawns.
-    selected = select_cases(discover_cases() if cases is None else cases, options.cases)
+    selected = select_cases(discover_cases(options.cache_dir) if cases is None else cases, options.cases)
     backends = list(backends) if backends is not None else select_backends(options.backends)
     if executor is None:
         executor = default_executor(options)

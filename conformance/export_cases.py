@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import layout
 from .compare import tolerance_for
@@ -28,6 +28,9 @@ from .export import ArtifactCache, OracleError, build_artifact
 from .generate import draw_instances
 from .layout import DATA_SET, MANIFEST, MODEL
 from .model import PREBUILT_EXPORTER, Artifact, Case, CaseInstance
+
+if TYPE_CHECKING:
+    from .certification.profile import Profile
 
 #: ONNX's runner defaults; data.json never asks for less.
 ONNX_RTOL, ONNX_ATOL = 1e-3, 1e-7
@@ -119,7 +122,7 @@ def export_cases(
 
 
 def export_profile(
-    profile: dict[str, Any],
+    profile: Profile,
     directory: Path,
     *,
     library: Sequence[Case],
@@ -130,25 +133,24 @@ def export_profile(
     say = log or (lambda _msg: None)
     directory.mkdir(parents=True, exist_ok=True)
     by_path = {c.path: c for c in library}
-    max_examples = int(profile.get("selection", {}).get("max_examples", 1))
     drawn: dict[tuple[str, int, bool], dict[str, CaseInstance]] = {}
     report = ExportReport()
-    for entry in profile.get("instances", []):
-        case_id, exporter = str(entry.get("id")), str(entry.get("exporter", "dynamo"))
-        case = by_path.get(str(entry.get("case")))
+    for entry in profile.instances:
+        case_id, exporter = entry.id, entry.exporter
+        case = by_path.get(entry.case)
         if case is None:
-            report.failed.append((case_id, exporter, f"case {entry.get('case')!r} is not in the installed library"))
+            report.failed.append((case_id, exporter, f"case {entry.case!r} is not in the installed library"))
             continue
-        key = (case.path, int(entry.get("seed", 0)), bool(entry.get("special_values", False)))
+        key = (case.path, entry.seed, entry.special_values)
         if key not in drawn:
-            found = draw_instances(case, seed=key[1], max_examples=max_examples, special_values=key[2])
+            found = draw_instances(case, seed=key[1], max_examples=profile.max_examples, special_values=key[2])
             drawn[key] = {i.id: i for i in found}
         instance = drawn[key].get(case_id)
         if instance is None:
             report.failed.append((case_id, exporter, "the instance no longer draws from the library"))
             continue
         try:
-            artifact = build_artifact(instance, exporter, int(entry.get("opset", 0)), cache)
+            artifact = build_artifact(instance, exporter, entry.opset, cache)
         except OracleError as exc:
             report.failed.append((case_id, exporter, str(exc)))
             continue
@@ -159,7 +161,7 @@ def export_profile(
         _write(artifact, instance, directory / name)
         report.written.append({"dir": name, "case_id": instance.id, "exporter": exporter, "opset": artifact.opset})
         say(name)
-    _write_manifest(directory, report, profile=f"{profile.get('name')} v{profile.get('version')}")
+    _write_manifest(directory, report, profile=profile.label)
     return report
 
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,13 +141,27 @@ def cases_in(namespace: Mapping[str, Any]) -> list[Case]:
     return [v for v in namespace.values() if isinstance(v, Case)]
 
 
-def discover_cases() -> list[Case]:
-    """Every case of every installed case pack, built-in included, via entry points."""
+def _accepts_cache_dir(loader: Any) -> bool:
+    try:
+        return "cache_dir" in inspect.signature(loader).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def discover_cases(cache_dir: Path | None = None) -> list[Case]:
+    """Every case of every installed case pack, built-in included, via entry points.
+
+    A pack whose loader takes `cache_dir` (the onnx-node pack keeps its store
+    there) is given the run's artifact cache; the others are called bare.
+    """
     found: dict[str, Case] = {}
     for ep in sorted(entry_points(group=CASES_GROUP), key=lambda e: e.name):
         try:
             loaded = ep.load()
-            pack = loaded() if callable(loaded) else loaded
+            if callable(loaded):
+                pack = loaded(cache_dir=cache_dir) if cache_dir is not None and _accepts_cache_dir(loaded) else loaded()
+            else:
+                pack = loaded
             items = list(pack)
         except Exception as exc:  # a broken third-party pack must not hide the others
             raise CaseError(f"case pack {ep.name!r} ({ep.value}) failed to load: {exc}") from exc

@@ -172,7 +172,7 @@ class ConformanceSession:
         from .generate import discover_cases, select_cases
 
         try:
-            cases = select_cases(discover_cases(), self.options.cases)
+            cases = select_cases(discover_cases(Path(self.options.cache_dir)), self.options.cases)
             backends = select_backends(self.options.backends)
         except Exception as exc:
             raise pytest.UsageError(f"conformance: {exc}") from None

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import profiles
-from conformance.certify import MEMBERS, SUMS
-from conformance.profiles import sha256
-from conformance.verify import verify
+from conformance.certification import freeze, profile
+from conformance.certification.bundle import MEMBERS, SUMS
+from conformance.certification.materialize import open_materialized
+from conformance.certification.profile import sha256
+from conformance.certification.verify import verify
 
 from .conftest import conformance
 
@@ -90,14 +91,16 @@ def _problems(bundle: Path, profile_path: Path, **kw: object) -> list[str]:
 
 
 def test_profile_pins_every_file_by_hash(profile_path: Path, materialized: Path) -> None:
-    profile, digest = profiles.load(profile_path)
-    assert [e["case"] for e in profile["instances"]] == ["activation/relu", "elementwise/add", "linalg/matmul"]
-    for entry in profile["instances"]:
-        assert entry["oracle"] in ("truth", "torch", "spec")
-        assert all(len(x["sha256"]) == 64 for x in (*entry["inputs"], *entry["outputs"], entry["model"]))
-        assert all("rtol" in y and "atol" in y for y in entry["outputs"])
-    assert [e["must_pass"] for e in profile["instances"]] == [True, False, False]
-    opened = profiles.open_materialized(materialized, expect=digest)
+    loaded = profile.load(profile_path)
+    assert [e.case for e in loaded.instances] == ["activation/relu", "elementwise/add", "linalg/matmul"]
+    for entry in loaded.instances:
+        assert entry.oracle in ("truth", "torch", "spec")
+        assert all(len(x.sha256) == 64 for x in (*entry.inputs, *entry.outputs)) and len(entry.model_sha256) == 64
+        assert all(y.rtol is not None and y.atol is not None for y in entry.outputs)
+    assert [e.must_pass for e in loaded.instances] == [True, False, False]
+    # The typed reading writes back the document it was read from: the hash covers exactly that.
+    assert [e.to_dict() for e in loaded.instances] == loaded.document["instances"]
+    opened = open_materialized(materialized, expect=loaded.digest)
     assert len(opened.folders) == 3
     assert (opened.folders[0] / "model.onnx").exists() and (opened.folders[0] / "test_data_set_0/output_0.pb").exists()
 
@@ -248,7 +251,7 @@ def test_hard_links_duplicates_and_listing_gaps_are_each_refused_with_the_reason
 def test_an_oversized_member_and_a_gzip_bomb_are_refused_before_they_are_read(
     bundle: Path, profile_path: Path, tmp_path: Path
 ) -> None:
-    from conformance import verify as verify_module
+    from conformance.certification import verify as verify_module
 
     files = _members(bundle)
     big = _bomb(tmp_path / "big.tar.gz", files, verify_module.MAX_MEMBER_BYTES + 1, 1)
@@ -315,14 +318,15 @@ def test_materialized_profile_certifies_without_torch(
 
 
 def test_shipped_profiles_are_small_and_load() -> None:
-    names = profiles.shipped()
+    names = profile.shipped()
     for required in ("core", "core-special", "models", "low-precision"):
         assert required in names, names
     for name in names:
-        path = profiles.PROFILES_DIR / f"{name}.json"
+        path = profile.PROFILES_DIR / f"{name}.json"
         assert path.stat().st_size < 1_000_000, f"{path} is {path.stat().st_size} bytes"
-        profile, _digest = profiles.load(name)
-        assert 0 < len(profile["instances"]) <= 600, (name, len(profile["instances"]))
+        shipped = profile.load(name)
+        assert 0 < len(shipped.instances) <= 600, (name, len(shipped.instances))
+        assert [e.to_dict() for e in shipped.instances] == shipped.document["instances"], name
 
 
 def test_expected_outputs_keep_scalar_shapes_and_torchs_special_values() -> None:
@@ -330,7 +334,7 @@ def test_expected_outputs_keep_scalar_shapes_and_torchs_special_values() -> None
 
     truth = (np.array(1.0 / 3.0), np.array([np.inf, 2.0**-30, 1e300, -0.0]))
     source = (np.array(0.33333334, np.float32), np.array([np.inf, 0.0, np.inf, -0.0], np.float32))
-    scalar, vector = profiles._truth_in_dtype(truth, source)
+    scalar, vector = freeze.truth_in_dtype(truth, source)
     assert scalar.shape == () and scalar.dtype == np.float32 and scalar == np.float32(1.0 / 3.0)
     # Finite values from the float64 truth; inf, zeros and signed zeros as torch gives them in float32.
     assert vector.tolist() == [np.inf, 0.0, np.inf, -0.0] and np.signbit(vector[3])

@@ -25,7 +25,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from conformance import cli, profiles
+from conformance import cli
+from conformance.certification import profile as profiles
+from conformance.certification.bundle import summarize
 from conformance.execute import ProcessExecutor
 from conformance.expectations import ExpectationError, dumps, load, parse
 from conformance.export import external_data_problem
@@ -172,7 +174,7 @@ def test_expectations_check_names_entries_that_match_nothing(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def real_profile() -> dict[str, Any]:
-    return profiles.load("models")[0]
+    return dict(profiles.load("models").document)
 
 
 def _mutations() -> st.SearchStrategy[tuple[str, ...]]:
@@ -207,17 +209,15 @@ def test_a_damaged_profile_is_a_profile_error_or_fully_usable(
 ) -> None:
     data = _mutate(real_profile, how, value)
     try:
-        profiles.validate(data, "fuzz.json")
+        profile = profiles.Profile.from_document(data, "fuzz.json")
     except profiles.ProfileError as exc:
         assert str(exc).startswith("fuzz.json: ")
         return
     # What validate accepts, everything downstream can read.
-    profiles.describe(data, profiles.profile_hash(data))
-    for entry in data["instances"]:
-        profiles._expected_files(entry)
-    from conformance.certify import summarize
-
-    summarize(data, ["pass"] * len(data["instances"]))
+    profile.describe()
+    for entry in profile.instances:
+        entry.files()
+    summarize(profile, ["pass"] * len(profile.instances))
 
 
 @given(data=st.binary(max_size=300))

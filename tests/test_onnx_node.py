@@ -7,6 +7,7 @@ needs them shares that collection and the case index in the session's cache.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,18 @@ HANDFUL = "onnx-node/test_abs*,onnx-node/test_add*,onnx-node/test_string_concat,
 @pytest.fixture(scope="module")
 def node_cases() -> list[Case]:
     return list(onnx_node.load())
+
+
+def test_the_store_lives_in_the_cache_dir_the_run_is_given(tmp_path: Path) -> None:
+    from conformance.generate import discover_cases
+
+    before = dict(os.environ)
+    cases = [c for c in discover_cases(tmp_path) if c.category == "onnx-node"]
+    assert os.environ == before, "the cache dir reaches the pack as an argument, not through the environment"
+    (store,) = (tmp_path / "onnx-node").iterdir()
+    assert (store / "index.json").is_file() and (store / "test_abs" / "model.onnx").is_file()
+    (abs_case,) = [c for c in cases if c.name == "test_abs"]
+    assert abs_case.prebuilt is not None and abs_case.prebuilt()[0].inputs, "its data is read from that store"
 
 
 def test_the_pack_lists_every_node_test_under_onnx_node(node_cases: list[Case]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import certification, expectations, library, results, run
-from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError, cache_dir_for_packs
+from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
@@ -56,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.argv = argv  # what `run`, `nightly` and `certify` record as the command line
-        with cache_dir_for_packs(getattr(args, "cache_dir", None)):
-            return int(args.func(args))
+        return int(args.func(args))
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         # One line whatever the message holds: a damaged file's text can bring its own newlines.
         sys.stderr.write("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n") + "\n")

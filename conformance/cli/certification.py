@@ -92,7 +92,7 @@ def register(sub: Any) -> None:
 @contextlib.contextmanager
 def _profile_error(action: str) -> Iterator[None]:
     """The profile stage's typed error as this command's one-line usage error."""
-    from ..profiles import ProfileError
+    from ..certification.profile import ProfileError
 
     try:
         yield
@@ -101,10 +101,10 @@ def _profile_error(action: str) -> Iterator[None]:
 
 
 def cmd_list_profiles(args: argparse.Namespace) -> int:
-    from .. import profiles
+    from ..certification.profile import load, shipped
 
     with _profile_error("list"):
-        rows = [profiles.describe(*profiles.load(name)) for name in profiles.shipped()]
+        rows = [load(name).describe() for name in shipped()]
     if args.json:
         print_json(rows)
         return EXIT_OK
@@ -115,21 +115,22 @@ def cmd_list_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from .. import profiles
+    from ..certification.materialize import materialize
+    from ..certification.profile import load
 
     with _profile_error("materialize"):
-        profile, digest = profiles.load(args.name)
-        path = profiles.materialize(profile, args.dir, cache_dir=args.cache_dir, log=stderr_log(args.quiet))
-    print(f"{path}: profile {profile['name']} v{profile['version']} ({digest[:16]}), "
-          f"{len(profile['instances'])} instances")  # fmt: skip
+        profile = load(args.name)
+        path = materialize(profile, args.dir, cache_dir=args.cache_dir, log=stderr_log(args.quiet))
+    print(f"{path}: profile {profile.label} ({profile.digest[:16]}), {len(profile.instances)} instances")
     return EXIT_OK
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    from .. import profiles
+    from ..certification.freeze import freeze
+    from ..certification.profile import save
 
     with _profile_error("freeze"):
-        profile = profiles.freeze(
+        profile = freeze(
             args.name,
             cases=args.cases,
             seed=args.seed,
@@ -145,18 +146,18 @@ def cmd_freeze(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             log=stderr_log(args.quiet),
         )
-        path = profiles.save(profile, args.out or Path(f"{args.name}.json"))
+        path = save(profile, args.out or Path(f"{args.name}.json"))
     print(
-        f"{path}: profile {profile['name']} v{profile['version']} ({profiles.profile_hash(profile)[:16]}), "
-        f"{len(profile['instances'])} instances, {len(profile['excluded'])} left out"
+        f"{path}: profile {profile.label} ({profile.digest[:16]}), "
+        f"{len(profile.instances)} instances, {len(profile.document['excluded'])} left out"
     )
     return EXIT_OK
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from ..certify import CertifyError, certify
+    from ..certification.bundle import CertifyError, certify
+    from ..certification.profile import ProfileError
     from ..expectations import resolve_path
-    from ..profiles import ProfileError
 
     try:
         done = certify(
@@ -188,7 +189,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..verify import verify
+    from ..certification.verify import verify
 
     result = verify(
         args.bundle,

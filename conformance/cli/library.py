@@ -115,7 +115,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from ..generate import discover_cases, select_cases
 
     data = measure(
-        select_cases(discover_cases(), args.cases),
+        select_cases(discover_cases(args.cache_dir), args.cases),
         seed=args.seed,
         max_examples=args.max_examples,
         exporters=exporters(args.exporters, "conformance coverage"),
@@ -149,16 +149,16 @@ def cmd_export_cases(args: argparse.Namespace) -> int:
     cache = ArtifactCache(args.cache_dir or default_cache_dir())
     log = stderr_log(args.quiet)
     if args.profile:
-        from .. import profiles
+        from ..certification.profile import ProfileError, load
 
         try:
-            profile, _digest = profiles.load(args.profile)
-        except profiles.ProfileError as exc:
+            profile = load(args.profile)
+        except ProfileError as exc:
             raise UsageError(f"conformance export-cases: {exc}") from None
-        report = export_profile(profile, args.dir, library=discover_cases(), cache=cache, log=log)
+        report = export_profile(profile, args.dir, library=discover_cases(cache.root), cache=cache, log=log)
     else:
         report = export_cases(
-            select_cases(discover_cases(), args.cases),
+            select_cases(discover_cases(cache.root), args.cases),
             args.dir,
             exporters=chosen,
             opset=args.opset,

@@ -8,11 +8,8 @@ A command module registers its parsers with these helpers, so `--cases` or
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -168,25 +165,3 @@ def db_path(value: Path | None) -> Path:
     from ..store import default_db_path
 
     return value or default_db_path()
-
-
-@contextlib.contextmanager
-def cache_dir_for_packs(cache_dir: Path | None) -> Iterator[None]:
-    """Case packs cache what they build (the onnx-node pack, ONNX's collected tests) in the artifact cache.
-
-    They are loaded through an entry point that takes no options, before any
-    run option reaches them, so `--cache-dir` reaches them through the same
-    variable the library reads, for this command only.
-    """
-    if cache_dir is None:
-        yield
-        return
-    saved = os.environ.get("CONFORMANCE_CACHE_DIR")
-    os.environ["CONFORMANCE_CACHE_DIR"] = str(cache_dir)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("CONFORMANCE_CACHE_DIR", None)
-        else:
-            os.environ["CONFORMANCE_CACHE_DIR"] = saved

@@ -75,10 +75,11 @@ def fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def store_dir(fp: str) -> Path:
+def store_dir(cache_dir: Path | None, fp: str) -> Path:
+    """Where the store lives: in the artifact cache the caller runs with (the default one when None)."""
     from ..export import default_cache_dir
 
-    return default_cache_dir() / "onnx-node" / fp
+    return Path(cache_dir or default_cache_dir()) / "onnx-node" / fp
 
 
 @functools.cache
@@ -189,10 +190,9 @@ def _read_tensor(path: Path, role: str) -> np.ndarray:
     return as_array(read_tensor(path), role=role)
 
 
-def build_store(fp: str) -> list[dict[str, Any]]:
+def build_store(target: Path, fp: str) -> list[dict[str, Any]]:
     """Collect the tests and write them with their index; atomically, so a killed build leaves nothing half-made."""
     entries = []
-    target = store_dir(fp)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{fp}-", dir=target.parent))
@@ -226,21 +226,21 @@ def build_store(fp: str) -> list[dict[str, Any]]:
     return entries
 
 
-def load_index(fp: str) -> list[dict[str, Any]]:
+def load_index(store: Path, fp: str) -> list[dict[str, Any]]:
     """The tests' names, tolerances and shapes of data: from the store, built on first use."""
     try:
-        data = json.loads((store_dir(fp) / INDEX).read_text())
+        data = json.loads((store / INDEX).read_text())
         if data.get("fingerprint") == fp:
             return list(data["tests"])
     except (OSError, ValueError, KeyError):
         pass
-    return build_store(fp)
+    return build_store(store, fp)
 
 
-def data_sets(entry: dict[str, Any], fp: str) -> list[Prebuilt]:
+def data_sets(entry: dict[str, Any], store: Path) -> list[Prebuilt]:
     """The test's model and data sets, read from the store (collected, should it be gone or damaged)."""
     name = entry["name"]
-    folder = store_dir(fp) / name
+    folder = store / name
     try:
         model = (folder / layout.MODEL).read_bytes()
         sets = [
@@ -270,7 +270,7 @@ def _not_drawn(draw: Any) -> Spec:
     )
 
 
-def make_case(entry: dict[str, Any], fp: str, onnx_version: str) -> Case:
+def make_case(entry: dict[str, Any], store: Path, fp: str, onnx_version: str) -> Case:
     op = f"{entry['domain']}.{entry['op']}".lstrip(".") if entry.get("op") else ""
     return Case(
         name=entry["name"],
@@ -285,15 +285,20 @@ def make_case(entry: dict[str, Any], fp: str, onnx_version: str) -> Case:
         notes=f"ONNX node test {entry['name']} (onnx {onnx_version}); its expected outputs are the oracle.",
         float64_truth=False,
         source_hash=fp,
-        prebuilt=functools.partial(data_sets, entry, fp),
+        prebuilt=functools.partial(data_sets, entry, store),
     )
 
 
-def load() -> Sequence[Case]:
-    """The pack's entry point: one case per node test, built from the index without collecting."""
+def load(cache_dir: Path | None = None) -> Sequence[Case]:
+    """The pack's entry point: one case per node test, built from the index without collecting.
+
+    The store lives in the artifact cache of the run that loads the pack, so
+    `--cache-dir` (which `discover_cases` passes on) moves it with the rest.
+    """
     try:
         fp = fingerprint()
     except (ImportError, OSError):
         return []  # no onnx with node tests installed: the pack is empty, not broken
     onnx_version = _dist_version("onnx")
-    return [make_case(entry, fp, onnx_version) for entry in load_index(fp)]
+    store = store_dir(cache_dir, fp)
+    return [make_case(entry, store, fp, onnx_version) for entry in load_index(store, fp)]

@@ -33,20 +33,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .model import FAILING, Backend, Outcome, Result
-from .profiles import Materialized, ProfileError, open_materialized, prebuilt_case, profile_hash, sha256
+from .. import __version__
+from ..model import FAILING, Backend, Outcome, Result
+from .materialize import Materialized, materialized_for, prebuilt_case
+from .profile import Profile, ProfileEntry, sha256
 
 BUNDLE_FORMAT = 1
-MEMBERS = (
-    "manifest.json",
-    "profile.json",
-    "environment.json",
-    "results.jsonl",
-    "waivers.json",
-    "summary.json",
-    "logs/certify.log",
-)
+BUNDLE_KIND = "onnx-conformance certification bundle"
+MANIFEST_JSON = "manifest.json"
+PROFILE_JSON = "profile.json"
+ENVIRONMENT_JSON = "environment.json"
+RESULTS_JSONL = "results.jsonl"
+WAIVERS_JSON = "waivers.json"
+SUMMARY_JSON = "summary.json"
+LOG = "logs/certify.log"
+MEMBERS = (MANIFEST_JSON, PROFILE_JSON, ENVIRONMENT_JSON, RESULTS_JSONL, WAIVERS_JSON, SUMMARY_JSON, LOG)
 SUMS = "SHA256SUMS"
 #: Packages a result can depend on, recorded by version when installed.
 RELEVANT_PACKAGES = (
@@ -73,12 +74,96 @@ class CertifyError(ValueError):
     """Certification cannot start or finish; the message says why."""
 
 
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a bundle says it is: the profile by hash, the backend, the tool and the command."""
+
+    profile_name: str
+    profile_version: Any
+    profile_sha256: str
+    backend_name: str
+    backend_version: Any
+    instances: int = 0
+    tool: Mapping[str, Any] | None = None
+    command: str | None = None
+    meets_profile: bool | None = None
+    created: str = ""
+    files: tuple[str, ...] = (*MEMBERS, SUMS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": BUNDLE_FORMAT,
+            "kind": BUNDLE_KIND,
+            "created": self.created,
+            "profile": {
+                "name": self.profile_name,
+                "version": self.profile_version,
+                "sha256": self.profile_sha256,
+                "instances": self.instances,
+            },
+            "backend": {"name": self.backend_name, "version": self.backend_version},
+            "tool": dict(self.tool or {}),
+            "command": self.command,
+            "meets_profile": self.meets_profile,
+            "files": list(self.files),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Manifest:
+        """A manifest read from a bundle whose shape `verify.check_manifest` has accepted."""
+        profile, backend = d["profile"], d["backend"]
+        return cls(
+            profile_name=str(profile["name"]),
+            profile_version=profile["version"],
+            profile_sha256=str(profile["sha256"]),
+            backend_name=str(backend["name"]),
+            backend_version=backend.get("version"),
+            instances=profile.get("instances", 0),
+            tool=d.get("tool") if isinstance(d.get("tool"), dict) else None,
+            command=d.get("command"),
+            meets_profile=d.get("meets_profile"),
+            created=str(d.get("created", "")),
+        )
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """One profile instance's result, as results.jsonl holds it."""
+
+    index: int
+    entry: ProfileEntry
+    result: Result
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "index": self.index,
+            "id": self.entry.id,
+            "case": self.entry.case,
+            "category": self.entry.category,
+            "must_pass": self.entry.must_pass,
+            "outcome": str(r.outcome),
+            "oracle": self.entry.oracle,
+            "metrics": r.metrics.to_dict(),
+            "message": r.message,
+            "backend": r.backend,
+            "backend_version": r.backend_version,
+            "exporter": r.exporter,
+            "opset": r.opset,
+            "duration_s": round(r.duration_s, 6),
+            "waiver": dict(r.waiver) if r.waiver else None,
+        }
+
+
 # --------------------------------------------------------------------------- facts
 
 
 def git_state() -> dict[str, Any] | str:
     """The commit of the checkout the tool runs from, and whether its tree is clean; "unknown" elsewhere."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent
     if not (root / ".git").exists():
         return "unknown"
     try:
@@ -155,23 +240,22 @@ def environment_statement(backend: Backend, backend_version: str) -> dict[str, A
 # --------------------------------------------------------------------------- judging
 
 
-def summarize(profile: Mapping[str, Any], outcomes: Sequence[str]) -> dict[str, Any]:
+def summarize(profile: Profile, outcomes: Sequence[str]) -> dict[str, Any]:
     """Per category and overall: pass rate, must-pass failures, whether the profile is met.
 
     pass rate = (pass + xfail) / instances; a must-pass instance must `pass` (a waiver does not excuse it).
     """
-    instances = profile["instances"]
+    instances = profile.instances
     if len(outcomes) != len(instances):
         raise CertifyError(f"{len(outcomes)} outcomes for {len(instances)} instances")
-    thresholds = profile.get("thresholds", {})
-    by_category: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
+    by_category: dict[str, list[tuple[ProfileEntry, str]]] = {}
     for entry, outcome in zip(instances, outcomes, strict=True):
-        by_category.setdefault(entry["category"], []).append((entry, outcome))
+        by_category.setdefault(entry.category, []).append((entry, outcome))
 
-    def block(rows: Sequence[tuple[Mapping[str, Any], str]], minimum: float) -> dict[str, Any]:
+    def block(rows: Sequence[tuple[ProfileEntry, str]], minimum: float) -> dict[str, Any]:
         counts = Counter(o for _, o in rows)
         passed = counts.get(str(Outcome.PASS), 0) + counts.get(str(Outcome.XFAIL), 0)
-        failures = [e["id"] for e, o in rows if e.get("must_pass") and o != str(Outcome.PASS)]
+        failures = [e.id for e, o in rows if e.must_pass and o != str(Outcome.PASS)]
         rate = passed / len(rows) if rows else 0.0
         return {
             "instances": len(rows),
@@ -185,50 +269,19 @@ def summarize(profile: Mapping[str, Any], outcomes: Sequence[str]) -> dict[str, 
             "meets": rate >= minimum and not failures,
         }
 
-    categories = {}
-    for category, rows in sorted(by_category.items()):
-        minimum = float(thresholds.get("categories", {}).get(category, {}).get("min_pass_rate", 0.0))
-        categories[category] = block(rows, minimum)
-    overall = block(
-        list(zip(instances, outcomes, strict=True)), float(thresholds.get("overall", {}).get("min_pass_rate", 0.0))
-    )
+    categories = {
+        category: block(rows, profile.category_min_pass_rates.get(category, 0.0))
+        for category, rows in sorted(by_category.items())
+    }
+    overall = block(list(zip(instances, outcomes, strict=True)), profile.overall_min_pass_rate)
     overall["meets"] = overall["meets"] and all(c["meets"] for c in categories.values())
     return {
-        "profile": profile["name"],
-        "version": profile["version"],
+        "profile": profile.name,
+        "version": profile.version,
         "categories": categories,
         "overall": overall,
         "meets_profile": overall["meets"],
     }
-
-
-@dataclass(frozen=True)
-class Record:
-    """One profile instance's result, as results.jsonl holds it."""
-
-    index: int
-    entry: Mapping[str, Any]
-    result: Result
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.result
-        return {
-            "index": self.index,
-            "id": self.entry["id"],
-            "case": self.entry["case"],
-            "category": self.entry["category"],
-            "must_pass": bool(self.entry.get("must_pass")),
-            "outcome": str(r.outcome),
-            "oracle": self.entry.get("oracle", ""),
-            "metrics": r.metrics.to_dict(),
-            "message": r.message,
-            "backend": r.backend,
-            "backend_version": r.backend_version,
-            "exporter": r.exporter,
-            "opset": r.opset,
-            "duration_s": round(r.duration_s, 6),
-            "waiver": dict(r.waiver) if r.waiver else None,
-        }
 
 
 def run_instances(
@@ -242,30 +295,30 @@ def run_instances(
     cache_dir: Path | None = None,
     db: Path | None = None,
     command: str | None = None,
-    on_result: Callable[[Record], None] | None = None,
-) -> list[Record]:
+    on_result: Callable[[BundleResult], None] | None = None,
+) -> list[BundleResult]:
     """Run the chosen instances of a materialized profile on one backend, in profile order.
 
     The engine runs them as prebuilt cases; each result is then named after its
     profile instance, exporter and opset, so expectations written against the
     exported cases apply as waivers.
     """
-    from .compare import apply_expectations
-    from .engine import Progress, RunOptions, run
-    from .execute import DEFAULT_TIMEOUT_S
-    from .generate import prebuilt_instances
+    from ..compare import apply_expectations
+    from ..engine import Progress, RunOptions, run
+    from ..execute import DEFAULT_TIMEOUT_S
+    from ..generate import prebuilt_instances
 
     profile = materialized.profile
-    entries = [profile["instances"][i] for i in indices]
+    entries = [profile.instances[i] for i in indices]
     cases = [prebuilt_case(e, materialized.folders[i]) for e, i in zip(entries, indices, strict=True)]
     engine_ids = [prebuilt_instances(c, seed=0, max_examples=1)[0].id for c in cases]
-    records: list[Record] = []
+    records: list[BundleResult] = []
 
-    def record(position: int, result: Result) -> Record:
+    def record(position: int, result: Result) -> BundleResult:
         entry = entries[position]
-        named = replace(result, case_id=entry["id"], exporter=entry["exporter"], opset=int(entry["opset"]))
+        named = replace(result, case_id=entry.id, exporter=entry.exporter, opset=entry.opset)
         (judged,) = apply_expectations([named], expectations, named.run_id)
-        return Record(indices[position], entry, judged)
+        return BundleResult(indices[position], entry, judged)
 
     class _Progress(Progress):
         seen = 0
@@ -284,7 +337,7 @@ def run_instances(
             isolate=isolate,
             timeout=timeout or DEFAULT_TIMEOUT_S,
             expectations=None,
-            profile=f"certify:{profile['name']}@{profile['version']}",
+            profile=f"certify:{profile.name}@{profile.version}",
         )
         summary = run(options, cases=cases, backends=[backend], progress=_Progress())
     if len(summary.results) != len(entries):
@@ -297,30 +350,6 @@ def run_instances(
 
 
 # --------------------------------------------------------------------------- the bundle
-
-
-def materialized_for(
-    profile: Mapping[str, Any], digest: str, directory: Path | None, cache_dir: Path | None, log: Callable[[str], None]
-) -> Materialized:
-    """The given materialized folder (checked against the profile), or one materialized into the cache."""
-    from .export import default_cache_dir
-    from .profiles import materialize
-
-    if directory is not None:
-        return open_materialized(directory, expect=digest)
-    root = Path(cache_dir or default_cache_dir())
-    target = root / "profiles" / f"{profile['name']}-{digest[:16]}"
-    if target.exists():
-        try:
-            return open_materialized(target, expect=digest)
-        except ProfileError as exc:
-            log(f"cached materialization unusable ({exc}); rebuilding")
-            import shutil
-
-            shutil.rmtree(target, ignore_errors=True)
-    log(f"materializing profile {profile['name']} into {target} (needs torch on a cache miss)")
-    materialize(profile, target, cache_dir=root, log=log)
-    return open_materialized(target, expect=digest)
 
 
 def _tar_add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -347,11 +376,15 @@ def write_bundle(path: Path, files: Mapping[str, bytes]) -> Path:
     return path
 
 
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, indent=1).encode() + b"\n"
+
+
 @dataclass(frozen=True)
 class Certification:
     path: Path
     summary: dict[str, Any]
-    records: list[Record]
+    records: list[BundleResult]
 
 
 def certify(
@@ -369,11 +402,10 @@ def certify(
     echo: Callable[[str], None] | None = None,
 ) -> Certification:
     """Run every instance of the profile on the backend and write the bundle to `out`."""
-    from .backends import backend_version, select_backends
-    from .engine import utc_now  # not at module level: the engine loads only once certifying starts
-    from .expectations import load as load_expectations
-    from .profiles import dumps
-    from .profiles import load as load_profile
+    from ..backends import backend_version, select_backends
+    from ..engine import utc_now  # not at module level: the engine loads only once certifying starts
+    from ..expectations import load as load_expectations
+    from .profile import load as load_profile
 
     lines: list[str] = []
 
@@ -385,20 +417,20 @@ def certify(
 
     started = time.perf_counter()
     # A shipped name or a path; a materialized folder must hold exactly this profile.
-    profile, digest = load_profile(profile_ref)
+    profile = load_profile(profile_ref)
     (backend,) = select_backends([backend_name])
     version = backend_version(backend)
-    log(f"certifying {backend.name} {version} on profile {profile['name']} v{profile['version']} ({digest})")
+    log(f"certifying {backend.name} {version} on profile {profile.label} ({profile.digest})")
     log(f"command: {command or '(api)'}")
     entries = load_expectations(expectations) if expectations else []
     log(f"expectations: {expectations or 'none'} ({len(entries)} entries)")
-    mat = materialized_for(profile, digest, Path(materialized) if materialized else None, cache_dir, log)
+    mat = materialized_for(profile, Path(materialized) if materialized else None, cache_dir, log)
     log(f"artifacts: {mat.directory} ({len(mat.folders)} instances, every file matches the profile's sha256)")
-    total = len(profile["instances"])
+    total = len(profile.instances)
 
-    def on_result(rec: Record) -> None:
+    def on_result(rec: BundleResult) -> None:
         first = (rec.result.message.splitlines() or [""])[0][:200]
-        log(f"[{rec.index + 1}/{total}] {rec.entry['id']}: {rec.result.outcome}" + (f" ({first})" if first else ""))
+        log(f"[{rec.index + 1}/{total}] {rec.entry.id}: {rec.result.outcome}" + (f" ({first})" if first else ""))
 
     records = run_instances(
         mat,
@@ -434,32 +466,27 @@ def certify(
         f"{'meets' if summary['meets_profile'] else 'does not meet'} the profile"
     )
     log(f"took {time.perf_counter() - started:.1f} s")
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "kind": "onnx-conformance certification bundle",
-        "created": utc_now(),
-        "profile": {
-            "name": profile["name"],
-            "version": profile["version"],
-            "sha256": digest,
-            "instances": total,
-        },
-        "backend": {"name": backend.name, "version": version},
-        "tool": {"name": "onnx-conformance", "version": __version__, "git": git_state()},
-        "command": command,
-        "meets_profile": summary["meets_profile"],
-        "files": [*MEMBERS, SUMS],
-    }
-    assert profile_hash(profile) == digest
+    manifest = Manifest(
+        profile_name=profile.name,
+        profile_version=profile.version,
+        profile_sha256=profile.digest,
+        instances=total,
+        backend_name=backend.name,
+        backend_version=version,
+        tool={"name": "onnx-conformance", "version": __version__, "git": git_state()},
+        command=command,
+        meets_profile=summary["meets_profile"],
+        created=utc_now(),
+    )
     results_text = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records)
     files = {
-        "manifest.json": json.dumps(manifest, indent=1).encode() + b"\n",
-        "profile.json": dumps(profile).encode(),
-        "environment.json": json.dumps(environment_statement(backend, version), indent=1).encode() + b"\n",
-        "results.jsonl": results_text.encode(),
-        "waivers.json": json.dumps(waivers, indent=1).encode() + b"\n",
-        "summary.json": json.dumps(summary, indent=1).encode() + b"\n",
-        "logs/certify.log": ("\n".join(lines) + "\n").encode(),
+        MANIFEST_JSON: _json_bytes(manifest.to_dict()),
+        PROFILE_JSON: profile.dumps().encode(),
+        ENVIRONMENT_JSON: _json_bytes(environment_statement(backend, version)),
+        RESULTS_JSONL: results_text.encode(),
+        WAIVERS_JSON: _json_bytes(waivers),
+        SUMMARY_JSON: _json_bytes(summary),
+        LOG: ("\n".join(lines) + "\n").encode(),
     }
     path = write_bundle(Path(out), files)
     return Certification(path, summary, records)

@@ -21,9 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .certify import MEMBERS, SUMS, summarize
-from .model import Metrics, Outcome
-from .profiles import ProfileError, profile_hash, sha256
+from ..model import Metrics, Outcome
+from .bundle import (
+    ENVIRONMENT_JSON,
+    MANIFEST_JSON,
+    MEMBERS,
+    PROFILE_JSON,
+    RESULTS_JSONL,
+    SUMMARY_JSON,
+    SUMS,
+    WAIVERS_JSON,
+    Manifest,
+    summarize,
+)
+from .profile import Profile, ProfileError, is_shipped, profile_hash, sha256
 
 #: A bundle is JSON and text (the largest shipped profile's is under 1 MiB); nothing in it should come near
 #: these sizes. They bound what a gzip bomb can make verify hold in memory: members are read whole.
@@ -45,7 +56,7 @@ _RERUN_SLACK = {
 class Verification:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     reran: int = 0
 
@@ -58,11 +69,10 @@ class Verification:
 
     def verdict(self, bundle: Path) -> str:
         m = self.manifest
-        profile = m.get("profile", {}) if isinstance(m.get("profile"), dict) else {}
-        backend = m.get("backend", {}) if isinstance(m.get("backend"), dict) else {}
         what = (
-            f"backend {backend.get('name', '?')} {backend.get('version', '?')} on profile "
-            f"{profile.get('name', '?')} v{profile.get('version', '?')}"
+            f"backend {m.backend_name} {m.backend_version} on profile {m.profile_name} v{m.profile_version}"
+            if m is not None
+            else "backend ? ? on profile ? v?"
         )
         lines = []
         if self.ok:
@@ -177,43 +187,42 @@ def check_digests(files: Mapping[str, bytes], v: Verification) -> None:
             v.problem(f"{name} is missing from the bundle")
 
 
-def trusted_profile(
-    manifest: Mapping[str, Any], bundled: Any, profile_ref: str | None, v: Verification
-) -> dict[str, Any] | None:
+def trusted_profile(manifest: Manifest, bundled: Any, profile_ref: str | None, v: Verification) -> Profile | None:
     """The profile to judge against: the one given, else the shipped one of the manifest's name."""
-    from .profiles import PROFILES_DIR, load
+    from .profile import load
 
-    declared = manifest.get("profile", {}) if isinstance(manifest.get("profile"), dict) else {}
-    name, digest = str(declared.get("name", "")), str(declared.get("sha256", ""))
+    name, digest = manifest.profile_name, manifest.profile_sha256
     if isinstance(bundled, dict):
         try:
             if profile_hash(bundled) != digest:
-                v.problem("profile.json in the bundle does not hash to the manifest's profile sha256")
+                v.problem(f"{PROFILE_JSON} in the bundle does not hash to the manifest's profile sha256")
         except ValueError as exc:
-            v.problem(f"profile.json cannot be hashed: {exc}")
-    trusted: dict[str, Any] | None = None
+            v.problem(f"{PROFILE_JSON} cannot be hashed: {exc}")
     if profile_ref is not None:
         try:
-            trusted, trusted_digest = load(profile_ref)
+            trusted = load(profile_ref)
         except ProfileError as exc:
             v.problem(f"--profile: {exc}")
             return None
         source = f"the given profile {profile_ref}"
-    elif re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) and (PROFILES_DIR / f"{name}.json").exists():
-        trusted, trusted_digest = load(name)
+    elif is_shipped(name):
+        trusted = load(name)
         source = f"the shipped profile {name!r}"
     else:
         v.problem(
             f"profile {name!r} is not shipped with this tool; pass --profile PATH to check against a copy you trust"
         )
-        return bundled if isinstance(bundled, dict) and "instances" in bundled else None
-    if trusted_digest != digest:
+        try:  # already rejected; the bundle's own profile still lets the checks below list what else is wrong
+            return Profile.from_document(bundled, PROFILE_JSON)
+        except ProfileError:
+            return None
+    if trusted.digest != digest:
         v.problem(
-            f"profile hash {digest[:16]}… in the manifest is not that of {source} ({trusted_digest[:16]}…): "
+            f"profile hash {digest[:16]}… in the manifest is not that of {source} ({trusted.digest[:16]}…): "
             "the bundle was made with another or an altered profile"
         )
-    if declared.get("version") != trusted.get("version"):
-        v.problem(f"profile version {declared.get('version')!r} in the manifest; {source} is v{trusted.get('version')}")
+    if manifest.profile_version != trusted.version:
+        v.problem(f"profile version {manifest.profile_version!r} in the manifest; {source} is v{trusted.version}")
     return trusted
 
 
@@ -222,14 +231,14 @@ def _number(value: Any) -> bool:
 
 
 def check_results(
-    files: Mapping[str, bytes], profile: Mapping[str, Any], manifest: Mapping[str, Any], v: Verification
+    files: Mapping[str, bytes], profile: Profile, manifest: Manifest, v: Verification
 ) -> list[dict[str, Any]] | None:
-    if "results.jsonl" not in files:
+    if RESULTS_JSONL not in files:
         return None
     try:
-        text = files["results.jsonl"].decode("utf-8")
+        text = files[RESULTS_JSONL].decode("utf-8")
     except UnicodeDecodeError:
-        v.problem("results.jsonl is not UTF-8 text")
+        v.problem(f"{RESULTS_JSONL} is not UTF-8 text")
         return None
     rows: list[dict[str, Any]] = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -238,13 +247,13 @@ def check_results(
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            v.problem(f"results.jsonl line {n} is not JSON: {exc}")
+            v.problem(f"{RESULTS_JSONL} line {n} is not JSON: {exc}")
             return None
         if not isinstance(row, dict):
-            v.problem(f"results.jsonl line {n} is not an object")
+            v.problem(f"{RESULTS_JSONL} line {n} is not an object")
             return None
         rows.append(row)
-    expected = [e["id"] for e in profile["instances"]]
+    expected = [e.id for e in profile.instances]
     got = [r.get("id") for r in rows]
     if got != expected:
         got_set, expected_set = set(got), set(expected)
@@ -260,20 +269,20 @@ def check_results(
             first = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
             v.problem(f"results are not in profile order (first at position {first}: {got[first]})")
         return None
-    backend = manifest.get("backend", {}).get("name") if isinstance(manifest.get("backend"), dict) else None
+    backend = manifest.backend_name
     valid = {str(o) for o in Outcome}
-    for n, (row, entry) in enumerate(zip(rows, profile["instances"], strict=True)):
-        where = f"result {n} ({entry['id']})"
+    for n, (row, entry) in enumerate(zip(rows, profile.instances, strict=True)):
+        where = f"result {n} ({entry.id})"
         if row.get("outcome") not in valid:
             v.problem(f"{where}: outcome {row.get('outcome')!r} is not a valid outcome")
         if row.get("index") != n:
             v.problem(f"{where}: index {row.get('index')!r}, expected {n}")
-        for key in ("case", "category"):
-            if row.get(key) != entry[key]:
-                v.problem(f"{where}: {key} {row.get(key)!r}, the profile says {entry[key]!r}")
-        if bool(row.get("must_pass")) != bool(entry.get("must_pass")):
-            v.problem(f"{where}: must_pass {row.get('must_pass')!r}, the profile says {entry.get('must_pass')!r}")
-        if backend is not None and row.get("backend") != backend:
+        for key, value in (("case", entry.case), ("category", entry.category)):
+            if row.get(key) != value:
+                v.problem(f"{where}: {key} {row.get(key)!r}, the profile says {value!r}")
+        if bool(row.get("must_pass")) != entry.must_pass:
+            v.problem(f"{where}: must_pass {row.get('must_pass')!r}, the profile says {entry.must_pass!r}")
+        if row.get("backend") != backend:
             v.problem(f"{where}: backend {row.get('backend')!r}, the manifest says {backend!r}")
         metrics = row.get("metrics")
         if not isinstance(metrics, dict) or set(metrics) != _METRIC_KEYS:
@@ -295,14 +304,14 @@ def check_results(
 
 def check_waivers(files: Mapping[str, bytes], rows: Sequence[Mapping[str, Any]] | None, v: Verification) -> list[Any]:
     """Waivers must parse as expectation entries and be the ones the results name."""
-    from .expectations import ExpectationError, dumps, parse
+    from ..expectations import ExpectationError, dumps, parse
 
-    data = _json(files, "waivers.json", v)
+    data = _json(files, WAIVERS_JSON, v)
     if data is None:
         return []
     waivers = data.get("waivers") if isinstance(data, dict) else None
     if not isinstance(waivers, list):
-        v.problem("waivers.json holds no 'waivers' list")
+        v.problem(f"{WAIVERS_JSON} holds no 'waivers' list")
         return []
     parsed = []
     keyed: set[tuple[Any, ...]] = set()
@@ -334,9 +343,9 @@ def check_waivers(files: Mapping[str, bytes], rows: Sequence[Mapping[str, Any]] 
 
 
 def check_summary(
-    files: Mapping[str, bytes], profile: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] | None, v: Verification
+    files: Mapping[str, bytes], profile: Profile, rows: Sequence[Mapping[str, Any]] | None, v: Verification
 ) -> None:
-    claimed = _json(files, "summary.json", v)
+    claimed = _json(files, SUMMARY_JSON, v)
     if claimed is None or rows is None:
         return
     recomputed = json.loads(json.dumps(summarize(profile, [str(r.get("outcome")) for r in rows])))
@@ -358,16 +367,15 @@ def check_summary(
         v.problem("summary.json does not match the summary recomputed from the results")
 
 
-def check_environment(files: Mapping[str, bytes], manifest: Mapping[str, Any], v: Verification) -> None:
-    env = _json(files, "environment.json", v)
+def check_environment(files: Mapping[str, bytes], manifest: Manifest, v: Verification) -> None:
+    env = _json(files, ENVIRONMENT_JSON, v)
     if not isinstance(env, dict):
         return
     for key in ("os", "cpu", "python", "packages", "backend"):
         if key not in env:
             v.problem(f"environment.json lacks {key!r}")
-    backend = manifest.get("backend") if isinstance(manifest.get("backend"), dict) else {}
     declared = env.get("backend") if isinstance(env.get("backend"), dict) else {}
-    if backend and (declared.get("name"), declared.get("version")) != (backend.get("name"), backend.get("version")):
+    if (declared.get("name"), declared.get("version")) != (manifest.backend_name, manifest.backend_version):
         v.problem("environment.json names another backend or version than the manifest")
 
 
@@ -376,13 +384,13 @@ def check_manifest(manifest: Any, v: Verification) -> bool:
         return False
     for key in ("profile", "backend", "tool", "command"):
         if key not in manifest:
-            v.problem(f"manifest.json lacks {key!r}")
+            v.problem(f"{MANIFEST_JSON} lacks {key!r}")
     profile = manifest.get("profile")
     if not isinstance(profile, dict) or not {"name", "version", "sha256"} <= set(profile):
-        v.problem("manifest.json: 'profile' must give name, version and sha256")
+        v.problem(f"{MANIFEST_JSON}: 'profile' must give name, version and sha256")
         return False
     if not isinstance(manifest.get("backend"), dict) or "name" not in manifest["backend"]:
-        v.problem("manifest.json: 'backend' must give a name and version")
+        v.problem(f"{MANIFEST_JSON}: 'backend' must give a name and version")
         return False
     return True
 
@@ -397,10 +405,10 @@ def _close(key: str, a: Any, b: Any) -> bool:
 
 
 def rerun(
-    profile: Mapping[str, Any],
+    profile: Profile,
     rows: Sequence[Mapping[str, Any]],
     waivers: Sequence[Any],
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     count: int,
     v: Verification,
     *,
@@ -411,25 +419,26 @@ def rerun(
     log: Callable[[str], None] | None = None,
 ) -> None:
     """Re-run `count` sampled instances on the local backend; outcomes and metrics must match."""
-    from .backends import BackendError, backend_version, select_backends
-    from .certify import materialized_for, run_instances
+    from ..backends import BackendError, backend_version, select_backends
+    from .bundle import run_instances
+    from .materialize import materialized_for
 
     say = log or (lambda _m: None)
-    name = manifest["backend"]["name"]
+    name = manifest.backend_name
     try:
         (backend,) = select_backends([name])
     except BackendError as exc:
         v.problem(f"--rerun: {exc}")
         return
     local = backend_version(backend)
-    if local != manifest["backend"].get("version"):
-        v.notes.append(f"rerun on {name} {local}; the bundle was made with {manifest['backend'].get('version')}")
+    if local != manifest.backend_version:
+        v.notes.append(f"rerun on {name} {local}; the bundle was made with {manifest.backend_version}")
     seed = secrets.randbelow(2**31) if seed is None else seed
     chosen = sorted(random.Random(seed).sample(range(len(rows)), min(count, len(rows))))
     say(f"re-running {len(chosen)} instance(s) on {name} {local} (sample seed {seed})")
     v.notes.append(f"rerun sample seed {seed}: instances {', '.join(str(i) for i in chosen)}")
     try:
-        mat = materialized_for(profile, profile_hash(profile), materialized, cache_dir, say)
+        mat = materialized_for(profile, materialized, cache_dir, say)
     except ProfileError as exc:
         v.problem(f"--rerun: the profile's artifacts are unusable: {exc}")
         return
@@ -438,13 +447,13 @@ def rerun(
         row = rows[rec.index]
         mine = rec.to_dict()
         if mine["outcome"] != row.get("outcome"):
-            v.problem(f"rerun of {rec.entry['id']}: outcome {mine['outcome']}, the bundle says {row.get('outcome')}")
+            v.problem(f"rerun of {rec.entry.id}: outcome {mine['outcome']}, the bundle says {row.get('outcome')}")
             continue
         theirs = row.get("metrics") or {}
         for key in _RERUN_SLACK:
             if not _close(key, mine["metrics"][key], theirs.get(key)):
                 v.problem(
-                    f"rerun of {rec.entry['id']}: metric {key} = {mine['metrics'][key]!r}, "
+                    f"rerun of {rec.entry.id}: metric {key} = {mine['metrics'][key]!r}, "
                     f"the bundle says {theirs.get(key)!r}"
                 )
     v.reran = len(records)
@@ -466,11 +475,11 @@ def verify(
     if files is None:
         return v
     check_digests(files, v)
-    manifest = _json(files, "manifest.json", v)
-    if not check_manifest(manifest, v):
+    document = _json(files, MANIFEST_JSON, v)
+    if not check_manifest(document, v):
         return v
-    v.manifest = manifest
-    bundled = _json(files, "profile.json", v)
+    manifest = v.manifest = Manifest.from_dict(document)
+    bundled = _json(files, PROFILE_JSON, v)
     trusted = trusted_profile(manifest, bundled, profile, v)
     if trusted is None:
         return v
