@@ -7,7 +7,7 @@ setup:
 # The main job: a compatibility report on every available backend, recorded with
 # its history; reports land in reports/<date>/ and reports/latest/.
 report: setup
-	.venv/bin/conformance nightly --max-examples 2
+	.venv/bin/conformance nightly
 
 test: setup
 	.venv/bin/ruff check .

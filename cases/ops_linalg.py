@@ -152,7 +152,8 @@ def addr(d: Draw) -> Spec:
 def baddbmm(d: Draw) -> Spec:
     dtype = d.dtype(("float32", "float16", "bfloat16", "float64", "int64"))
     b, n, m, p = _size(d, "b", 1, 3), _size(d, "n"), _size(d, "m", 1, 8), _size(d, "p")
-    shape = d.choice("input_shape", ((b, n, p), (n, p), (1, 1, p)))
+    form = d.choice("input_broadcast", ("full", "matrix", "row"))
+    shape = {"full": (b, n, p), "matrix": (n, p), "row": (1, 1, p)}[form]
     module = Fn(torch.baddbmm, beta=_scale(d, "beta", dtype), alpha=_scale(d, "alpha", dtype))
     inputs = (d.tensor("input", shape, dtype), d.tensor("a", (b, n, m), dtype), d.tensor("b_", (b, m, p), dtype))
     return Spec(module, inputs)

@@ -749,7 +749,8 @@ def scaled_dot_product_attention(d: Draw) -> Spec:
     q = d.tensor("q", (b, h, lq, e), dtype)
     k = d.tensor("k", (b, h, lk, e), dtype)
     v = d.tensor("v", (b, h, lk, ev), dtype)
-    mask_shape = d.choice("mask_shape", ((lq, lk), (b, 1, lq, lk), (1, h, lq, lk)))
+    mask_form = d.choice("mask_broadcast", ("2d", "per-batch", "per-head"))
+    mask_shape = {"2d": (lq, lk), "per-batch": (b, 1, lq, lk), "per-head": (1, h, lq, lk)}[mask_form]
 
     if mask_kind == "bool":
 

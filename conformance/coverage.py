@@ -1,6 +1,7 @@
 """Coverage: which ONNX operators the exported graphs exercise, and which PyTorch
 operators the cases run, measured from the artifacts themselves rather than
-declared by hand.
+declared by hand; and which values of its parameters each case's instances
+draw, measured from the draws alone (nothing is exported).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import onnx
 
 from .export import ArtifactCache, OracleError, build_artifact
-from .generate import draw_instances
+from .generate import Cover, draw_covering, draw_instances
 from .model import Case
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -128,3 +129,39 @@ def measure(
         },
         "export_failures": export_failures,
     }
+
+
+def parameters(
+    cases: Sequence[Case], *, seed: int, max_examples: int, cover: Cover | str = Cover.NONE
+) -> list[dict[str, Any]]:
+    """Per case, each choice and boolean with every value it offers, the values drawn, and those never drawn.
+
+    Drawn as a run draws its plain instances (the other value modes draw the
+    same parameters); prebuilt cases have none.
+    """
+    import json
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    rows = []
+    for case in cases:
+        if case.prebuilt is not None:
+            continue
+        drawn = draw_covering(case, seed=seed, max_examples=max_examples, cover=Cover(cover))
+        rows.append(
+            {
+                "case": case.path,
+                "instances": len(drawn.instances),
+                "parameters": [
+                    {
+                        "label": p.label,
+                        "values": plain(list(p.values)),
+                        "drawn": plain(list(p.drawn)),
+                        "never": plain(list(p.missing)),
+                    }
+                    for p in drawn.coverage()
+                ],
+            }
+        )
+    return rows

@@ -35,7 +35,7 @@ from .execute import (
 from .expectations import ExpectationSet, builtin_path
 from .expectations import load as load_expectations
 from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
-from .generate import CaseError, discover_cases, draw_instances, select_cases
+from .generate import CaseError, Cover, discover_cases, draw_instances, select_cases
 from .model import (
     FAILING,
     PREBUILT_EXPORTER,
@@ -47,6 +47,7 @@ from .model import (
     OracleAgreement,
     Outcome,
     Result,
+    Values,
     error_text,
 )
 from .store import Store, default_db_path
@@ -61,6 +62,27 @@ class RunOptions:
     max_examples: int = 5
     seed: int = 0
     special_values: bool = False
+    #: Every opset to export at (empty: `opset` alone); each instance runs at each.
+    opsets: tuple[int, ...] = ()
+    #: Value modes to draw (`plain`, `special`, `wide`; empty: special or plain as `special_values` says).
+    values: tuple[str, ...] = ()
+    #: Covering beyond the random draws (`none`, `each`, `pairs`): see `generate.Cover`.
+    cover: str = "none"
+    #: Run the opt-in case packs (ONNX's node tests) too when no `cases` pattern is given.
+    opt_in: bool = False
+    #: The preset the options came from, recorded with the run and named in its report.
+    preset: str | None = None
+
+    @property
+    def opset_list(self) -> tuple[int, ...]:
+        return self.opsets or (self.opset,)
+
+    @property
+    def value_modes(self) -> tuple[Values, ...]:
+        if self.values:
+            return tuple(Values(v) for v in self.values)
+        return (Values.SPECIAL,) if self.special_values else (Values.PLAIN,)
+
     cache_dir: Path = field(default_factory=default_cache_dir)
     db: Path = field(default_factory=default_db_path)
     command: str | None = None
@@ -87,7 +109,7 @@ class RunOptions:
                 if value is None and f.name != "expectations":
                     continue  # no recorded folder: this machine's default
                 value = None if value is None else Path(value)
-            elif f.name == "exporters":
+            elif isinstance(value, list):
                 value = tuple(value)
             values[f.name] = value
         return cls(**{**values, **overrides})
@@ -199,7 +221,9 @@ def run(
         raise CaseError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
     # Cases are chosen before backends are probed and workers start: a glob that matches nothing is a
     # usage error answered at once, not after eight availability checks and eight spawns.
-    selected = select_cases(discover_cases(options.cache_dir) if cases is None else cases, options.cases)
+    selected = select_cases(
+        discover_cases(options.cache_dir) if cases is None else cases, options.cases, include_opt_in=options.opt_in
+    )
     backends = list(backends) if backends is not None else select_backends(options.backends)
     if executor is None:
         executor = default_executor(options)
@@ -224,13 +248,15 @@ def _run(
     expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
 
     planned: list[CaseInstance] = []
+    cover = Cover(options.cover)
     for c in selected:
         try:
-            planned.extend(
-                draw_instances(
-                    c, seed=options.seed, max_examples=options.max_examples, special_values=options.special_values
+            for mode in options.value_modes:
+                if c.prebuilt is not None and mode is not options.value_modes[0]:
+                    continue  # a prebuilt case's data sets are what they are, whatever the mode
+                planned.extend(
+                    draw_instances(c, seed=options.seed, max_examples=options.max_examples, values=mode, cover=cover)
                 )
-            )
         except Exception as exc:
             raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
 
@@ -238,11 +264,14 @@ def _run(
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
-        jobs = list(_jobs(planned, options.exporters))
+        jobs = list(_jobs(planned, options.exporters, options.opset_list))
         if resume:
             summary.results.extend(_resumable(store, summary.run_id, env))
-            done = {(r.case_id, r.exporter) for r in summary.results}
-            jobs = [(i, e) for i, e in jobs if (i.id, e) not in done]
+            # A prebuilt instance runs once, at its model's own opset, whatever the run's.
+            done = {
+                (r.case_id, r.exporter, None if r.exporter == PREBUILT_EXPORTER else r.opset) for r in summary.results
+            }
+            jobs = [(i, e, o) for i, e, o in jobs if (i.id, e, None if i.prebuilt is not None else o) not in done]
             store.reopen_run(summary.run_id)
         else:
             store.begin_run(
@@ -269,8 +298,8 @@ def _run(
         waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
         try:
-            for instance, exporter in jobs:
-                staged = stage_instance(instance, exporter, options.opset, backends, versions, cache, summary)
+            for instance, exporter, opset in jobs:
+                staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary)
                 previous = (waiting[0], waiting[1]()) if waiting is not None else None
                 waiting = None
                 if isinstance(staged, Staged):
@@ -298,10 +327,17 @@ def _fingerprint(parts: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
 
 
-def _jobs(planned: Sequence[CaseInstance], exporters: Sequence[str]) -> Iterator[tuple[CaseInstance, str]]:
+def _jobs(
+    planned: Sequence[CaseInstance], exporters: Sequence[str], opsets: Sequence[int]
+) -> Iterator[tuple[CaseInstance, str, int]]:
+    """Every instance with every exporter at every opset; a prebuilt one once, as it is."""
     for instance in planned:
-        for exporter in (PREBUILT_EXPORTER,) if instance.prebuilt is not None else exporters:
-            yield instance, exporter
+        if instance.prebuilt is not None:
+            yield instance, PREBUILT_EXPORTER, opsets[0]
+            continue
+        for exporter in exporters:
+            for opset in opsets:
+                yield instance, exporter, opset
 
 
 def _resumable(store: Store, run_id: str, env: Mapping[str, Any]) -> list[Result]:
@@ -360,6 +396,7 @@ def _result(
         params=instance.params,
         seed=instance.seed,
         duration_s=time.perf_counter() - started,
+        values=instance.values,
     )
 
 

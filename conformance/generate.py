@@ -3,9 +3,11 @@
 Configuration (dtypes, shapes, attributes) is drawn with Hypothesis; input
 values come from NumPy's PCG64 seeded by one Hypothesis-drawn integer per
 tensor. That keeps every input byte-identical across machines for the same
-seed, lets Hypothesis shrink shapes and attributes, and means that
-`--special-values` changes the values drawn and nothing else: both modes make
-the same Hypothesis draws.
+seed, lets Hypothesis shrink shapes and attributes, and means that the value
+mode (plain, special, wide) changes the values drawn and nothing else: every
+mode makes the same random Hypothesis draws. Covering (`Cover`) then adds
+instances: in plain mode one for each parameter value (or pair) the random
+draws missed, in special mode the grid of two broadcast operands' specials.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
 
 from .dtypes import FLOATS
-from .model import Case, CaseInstance, OpClass, Spec, Tolerance, Unspecified
+from .model import Case, CaseInstance, Cover, OpClass, Spec, Tolerance, Unspecified, Values
 
 CASES_GROUP = "conformance.cases"
 HYPOTHESIS_BACKEND = "onnx-conformance-stable"
@@ -216,14 +218,41 @@ def special_values(dtype: np.dtype) -> np.ndarray:
         vals = [info.min, info.max, 0, 1, info.max - 1]
         if info.min < 0:
             vals += [-1, info.min + 1]
-        return np.array(vals, dtype=dtype)
+        # Past 2^24 float32 stops holding every integer; past 2^31 an int32 accumulator overflows.
+        vals += [v for v in (2**24 + 1, 2**31 + 1) if v <= info.max]
+        vals += [-v for v in (2**24 + 1, 2**31 + 1) if -v >= info.min]
+        return _distinct(np.array(vals, dtype=dtype))
     import ml_dtypes
 
     info = ml_dtypes.finfo(dtype)
     tiny, smallest_sub, big = float(info.tiny), float(info.smallest_subnormal), float(info.max)
     vals = [np.nan, np.inf, -np.inf, 0.0, -0.0, smallest_sub, -smallest_sub, tiny, -tiny, big, -big, 1e-30, 1e30]
     with np.errstate(over="ignore", under="ignore"):  # 1e30 is meant to overflow float16
-        return np.array(vals, dtype=np.float64).astype(dtype)
+        return _distinct(np.array(vals, dtype=np.float64).astype(dtype))
+
+
+def _distinct(pool: np.ndarray) -> np.ndarray:
+    """Each value once, by its bytes (-0.0 and +0.0 stay two), in pool order: uint8's min is its 0."""
+    seen: set[bytes] = set()
+    return pool[[i for i, v in enumerate(pool) if not (v.tobytes() in seen or seen.add(v.tobytes()))]]
+
+
+#: Special values of one operand per axis of a grid instance (the largest pool, padded with plain values).
+GRID_SIDE = 16
+#: Wide float magnitudes: log-uniform over these powers of ten, either sign.
+WIDE_DECADES = (-3.0, 6.0)
+
+
+def _wide(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(int(info.min), int(info.max), size=shape, endpoint=True, dtype=dtype)
+    import ml_dtypes
+
+    # Half the dtype's largest value at most: an infinity is a special value, not a wide one.
+    top = float(ml_dtypes.finfo(dtype).max) / 2
+    magnitude = np.minimum(10.0 ** rng.uniform(*WIDE_DECADES, size=shape), top)
+    return np.where(rng.random(shape) < 0.5, -magnitude, magnitude).astype(dtype)
 
 
 def make_values(
@@ -232,24 +261,50 @@ def make_values(
     dtype: np.dtype,
     low: float,
     high: float,
-    special: bool,
+    mode: Values | bool,
 ) -> np.ndarray:
-    """Deterministic values from a seed: PCG64 is specified to be stable across platforms."""
+    """Deterministic values from a seed: PCG64 is specified to be stable across platforms.
+
+    In special mode every special value of the dtype is placed at least once
+    (at drawn places) in a tensor that holds enough elements, a drawn subset
+    of them in a smaller one, and 30% of the remaining elements come from the
+    same pool.
+    """
+    mode = Values.SPECIAL if mode is True else Values.PLAIN if mode is False else Values(mode)
     rng = np.random.Generator(np.random.PCG64(seed))
     if dtype.kind == "b":
         values = rng.random(shape) < 0.5
+    elif mode is Values.WIDE:
+        values = _wide(rng, shape, dtype)
     elif dtype.kind in "iu":
         info = np.iinfo(dtype)
         lo, hi = max(int(low), int(info.min)), min(int(high), int(info.max))
         values = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64).astype(dtype)
     else:
         values = rng.uniform(low, high, size=shape).astype(dtype)
-    if special and values.size and dtype.kind != "b":  # a boolean has no special values
+    if mode is Values.SPECIAL and values.size and dtype.kind != "b":  # a boolean has no special values
         pool = special_values(dtype)
-        mask = rng.random(shape) < 0.3
-        picks = pool[rng.integers(0, len(pool), size=shape)]
-        values = np.where(mask, picks, values).astype(dtype)
+        flat = np.array(values, dtype=dtype).reshape(-1)
+        places = rng.permutation(flat.size)
+        every = min(len(pool), flat.size)
+        flat[places[:every]] = pool[rng.permutation(len(pool))[:every]]
+        rest = places[every:]
+        rest = rest[rng.random(rest.size) < 0.3]
+        flat[rest] = pool[rng.integers(0, len(pool), size=rest.size)]
+        values = flat.reshape(shape)
     return np.array(values, order="C")  # np.ascontiguousarray would turn a 0-d input into shape (1,)
+
+
+def grid_values(seed: int, axis: int, dtype: np.dtype, low: float, high: float) -> np.ndarray:
+    """One operand of a grid: every special value along `axis` of a (GRID_SIDE, 1) or (1, GRID_SIDE) tensor.
+
+    Broadcast against the other operand, it pairs every special value of one
+    with every special value of the other, as a multiplication table does.
+    """
+    pool = special_values(dtype)[:GRID_SIDE]
+    filler = make_values(seed, (GRID_SIDE - len(pool),), dtype, low, high, Values.PLAIN)
+    line = np.concatenate([pool, filler]).astype(dtype)
+    return np.array(line.reshape((GRID_SIDE, 1) if axis == 0 else (1, GRID_SIDE)), order="C")
 
 
 @dataclass
@@ -261,22 +316,60 @@ class Draw:
     """
 
     data: Any  # hypothesis DataObject
-    special: bool = False
+    values: Values = Values.PLAIN
     params: dict[str, Any] = field(default_factory=dict)
+    #: A grid draw: the two broadcast operands are a column and a row of special values.
+    grid: bool = False
+    #: Grid operands filled so far (the grid instance counts only when both were).
+    grid_filled: int = 0
+    #: Values the covering pass asks for, by label: used wherever the case offers them.
+    force: Mapping[str, Any] = field(default_factory=dict)
+    #: Every value each choice and boolean offered in this draw: what covering must reach.
+    domains: dict[str, list[Any]] = field(default_factory=dict)
+    #: Per offered value (`context_key`), the discrete parameters drawn before it: where the case offers it.
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def special(self) -> bool:
+        return self.values is Values.SPECIAL
 
     def draw(self, label: str, strategy: st.SearchStrategy[Any]) -> Any:
         value = self.data.draw(strategy, label=label)
         self.params[label] = value
         return value
 
-    def choice(self, label: str, options: Sequence[Any]) -> Any:
-        return self.draw(label, st.sampled_from(list(options)))
+    def _discrete(self, label: str, options: Sequence[Any]) -> tuple[bool, Any]:
+        """Note the options offered; (True, value) where the covering pass forces one of them."""
+        earlier = {k: self.params[k] for k in self.domains if k != label and k in self.params}
+        for o in options:
+            self.contexts.setdefault(context_key(label, o), earlier)
+        known = self.domains.setdefault(label, [])
+        known.extend(o for o in options if not any(same_value(o, k) for k in known))
+        if label in self.force:
+            for o in options:
+                if same_value(o, self.force[label]):
+                    self.params[label] = o
+                    return True, o
+        return False, None
+
+    def choice(self, label: str, options: Sequence[Any], *, cover: bool = True) -> Any:
+        """One of `options`; covering reaches each of them, unless `cover=False` says they are not a parameter.
+
+        `cover=False` is for options computed from earlier draws (shapes that
+        fit a drawn shape, say): they differ every draw and name no attribute.
+        """
+        options = list(options)
+        if not cover:
+            return self.draw(label, st.sampled_from(options))
+        forced, value = self._discrete(label, options)
+        return value if forced else self.draw(label, st.sampled_from(options))
 
     def integer(self, label: str, low: int, high: int) -> int:
         return int(self.draw(label, st.integers(low, high)))
 
     def boolean(self, label: str) -> bool:
-        return bool(self.draw(label, st.booleans()))
+        forced, value = self._discrete(label, (False, True))
+        return bool(value) if forced else bool(self.draw(label, st.booleans()))
 
     def dtype(self, options: Sequence[str] = ("float32",), label: str = "dtype") -> str:
         return str(self.choice(label, options))
@@ -296,8 +389,16 @@ class Draw:
     def broadcast_shapes(
         self, label: str = "shapes", *, num: int = 2, max_dims: int = 4
     ) -> tuple[tuple[int, ...], ...]:
-        """Shapes that broadcast together, drawn by Hypothesis's own broadcasting strategy."""
+        """Shapes that broadcast together, drawn by Hypothesis's own broadcasting strategy.
+
+        In a grid draw, two operands are a column and a row instead.
+        """
         from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+        if self.grid and num == 2 and max_dims >= 2:
+            column, row = (GRID_SIDE, 1), (1, GRID_SIDE)
+            self.params[label] = [list(column), list(row)]
+            return column, row
 
         drawn = self.data.draw(
             mutually_broadcastable_shapes(num_shapes=num, min_dims=0, max_dims=max_dims, min_side=1, max_side=4),
@@ -322,8 +423,17 @@ class Draw:
         """
         value_seed = self.data.draw(st.integers(0, 2**32 - 1), label=f"{label}.seed")
         self.params[label] = f"{dtype}{list(shape)}"
-        use_special = self.special if special is None else (special and self.special)
-        return make_values(value_seed, tuple(shape), numpy_dtype(dtype), low, high, use_special)
+        mode = self.values if special is None or special else Values.PLAIN
+        grid_shape = ((GRID_SIDE, 1), (1, GRID_SIDE))
+        if (
+            self.grid
+            and mode is Values.SPECIAL
+            and self.grid_filled < 2
+            and tuple(shape) == grid_shape[self.grid_filled]
+        ):
+            self.grid_filled += 1
+            return grid_values(value_seed, self.grid_filled - 1, numpy_dtype(dtype), low, high)
+        return make_values(value_seed, tuple(shape), numpy_dtype(dtype), low, high, mode)
 
     def weights_seed(self, label: str = "weights_seed") -> int:
         return int(self.draw(label, st.integers(0, 2**31 - 1)))
@@ -333,12 +443,12 @@ def _stable_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
-def instance_id(case: Case, params: Mapping[str, Any], inputs: Sequence[np.ndarray], special: bool) -> str:
+def instance_id(case: Case, params: Mapping[str, Any], inputs: Sequence[np.ndarray], values: Values | bool) -> str:
     """Derived from the case path, drawn parameters and input bytes only: no addresses, no dict order."""
     h = hashlib.sha256()
     h.update(case.path.encode())
     h.update(_stable_json(params).encode())
-    h.update(b"special" if special else b"plain")
+    h.update(str(Values.SPECIAL if values is True else Values.PLAIN if values is False else values).encode())
     for arr in inputs:
         h.update(f"{arr.dtype}{arr.shape}".encode())
         h.update(np.ascontiguousarray(arr).tobytes())
@@ -351,9 +461,24 @@ def case_seed(run_seed: int, case: Case) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def draw_one(case: Case, data: Any, *, seed: int, special_values: bool = False) -> CaseInstance:
+def same_value(a: Any, b: Any) -> bool:
+    """Parameter values as recorded: 1, 1.0 and True are three different values."""
+    return type(a) is type(b) and _stable_json(a) == _stable_json(b)
+
+
+def draw_one(
+    case: Case, data: Any, *, seed: int, special_values: bool = False, values: Values | None = None
+) -> CaseInstance:
     """One instance from a Hypothesis `data` object: the body of every generating test."""
-    d = Draw(data, special=special_values)
+    return draw_with(case, Draw(data, values=_mode(special_values, values)), seed=seed)
+
+
+def _mode(special_values: bool, values: Values | str | None) -> Values:
+    return Values(values) if values is not None else Values.SPECIAL if special_values else Values.PLAIN
+
+
+def draw_with(case: Case, d: Draw, *, seed: int) -> CaseInstance:
+    """The instance a case draws through `d`."""
     spec = case.draw(d)
     inputs = tuple(np.asarray(x) for x in spec.inputs)
     if spec.dynamic_axes is not None:
@@ -362,12 +487,12 @@ def draw_one(case: Case, data: Any, *, seed: int, special_values: bool = False) 
         d.params["export_shapes"] = [list(np.shape(x)) for x in spec.export_inputs]
     return CaseInstance(
         case=case,
-        id=instance_id(case, d.params, inputs, special_values),
+        id=instance_id(case, d.params, inputs, d.values),
         params=dict(d.params),
         inputs=inputs,
         module=spec.module,
         seed=seed,
-        special_values=special_values,
+        values=d.values,
         dynamic_axes=spec.dynamic_axes,
         export_inputs=None if spec.export_inputs is None else tuple(np.asarray(x) for x in spec.export_inputs),
     )
@@ -416,18 +541,193 @@ def prebuilt_instances(case: Case, *, seed: int, max_examples: int) -> list[Case
     return out
 
 
-def draw_instances(case: Case, *, seed: int, max_examples: int, special_values: bool = False) -> list[CaseInstance]:
-    """Up to `max_examples` distinct instances of a case; the same seed gives the same list."""
+#: Draws tried for one forced combination before it is called undrawable (the case filters it out).
+FORCE_TRIES = 10
+#: Covering instances at most per case, so a case with many parameters cannot swamp a run.
+MAX_COVERING = {Cover.NONE: 0, Cover.EACH: 48, Cover.PAIRS: 160}
+
+
+@dataclass(frozen=True)
+class ParameterCoverage:
+    """One discrete parameter of a case: every value it offered, and the values the instances hold."""
+
+    label: str
+    values: tuple[Any, ...]
+    drawn: tuple[Any, ...]
+
+    @property
+    def missing(self) -> tuple[Any, ...]:
+        return tuple(v for v in self.values if not any(same_value(v, x) for x in self.drawn))
+
+
+@dataclass(frozen=True)
+class Drawn:
+    instances: list[CaseInstance]
+    #: Per choice or boolean label, every value the case offered in any draw, in first-seen order.
+    domains: Mapping[str, tuple[Any, ...]]
+
+    def coverage(self) -> list[ParameterCoverage]:
+        return [
+            ParameterCoverage(
+                label,
+                values,
+                tuple(v for v in values if any(_holds(i.params, {label: v}) for i in self.instances)),
+            )
+            for label, values in sorted(self.domains.items())
+        ]
+
+
+def _holds(params: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all(label in params and same_value(params[label], v) for label, v in wanted.items())
+
+
+def context_key(label: str, value: Any) -> str:
+    return f"{label}={type(value).__name__}:{_stable_json(value)}"
+
+
+def _merge(into: dict[str, list[Any]], domains: Mapping[str, Sequence[Any]]) -> None:
+    for label, values in domains.items():
+        known = into.setdefault(label, [])
+        known.extend(v for v in values if not any(same_value(v, k) for k in known))
+
+
+def draw_instances(
+    case: Case,
+    *,
+    seed: int,
+    max_examples: int,
+    special_values: bool = False,
+    values: Values | None = None,
+    cover: Cover = Cover.NONE,
+) -> list[CaseInstance]:
+    """Up to `max_examples` distinct instances of a case, then any covering ones; the same seed, the same list."""
+    return draw_covering(
+        case, seed=seed, max_examples=max_examples, special_values=special_values, values=values, cover=cover
+    ).instances
+
+
+def draw_covering(
+    case: Case,
+    *,
+    seed: int,
+    max_examples: int,
+    special_values: bool = False,
+    values: Values | None = None,
+    cover: Cover = Cover.NONE,
+) -> Drawn:
+    """The random draws, then (with `cover`) an instance for each parameter value or pair they missed.
+
+    Random draws come first and are the same with or without covering, so
+    the instances of a run without it (and of every frozen profile) keep
+    their ids. Each missing value is forced into a fresh draw whose other
+    parameters are drawn as usual; a case that rejects the combination
+    (filters it) leaves that value reported as never drawn. In special mode,
+    covering also adds the grid instance of a case with two broadcast
+    operands: every special value of one against every special value of the other.
+    """
     if case.prebuilt is not None:
-        return prebuilt_instances(case, seed=seed, max_examples=max_examples)
+        return Drawn(prebuilt_instances(case, seed=seed, max_examples=max_examples), {})
+    mode = _mode(special_values, values)
     found: dict[str, CaseInstance] = {}
+    domains: dict[str, list[Any]] = {}
+    contexts: dict[str, dict[str, Any]] = {}
 
     @generation_settings(max_examples)
     @hypothesis_seed(case_seed(seed, case))
     @given(st.data())
     def collect(data: Any) -> None:
-        instance = draw_one(case, data, seed=seed, special_values=special_values)
+        d = Draw(data, values=mode)
+        instance = draw_with(case, d, seed=seed)
         found.setdefault(instance.id, instance)
+        _merge(domains, d.domains)
+        for k, v in d.contexts.items():
+            contexts.setdefault(k, v)
 
     collect()
-    return list(found.values())[:max_examples]
+    instances = list(found.values())[:max_examples]
+    cover = Cover(cover)
+    if cover is not Cover.NONE and mode is Values.SPECIAL:
+        grid = _drawn_with(case, seed=seed, salt=b"grid", make=lambda data: Draw(data, values=mode, grid=True))
+        if grid is not None and all(grid.id != i.id for i in instances):
+            instances.append(grid)
+    # Parameters are covered in plain mode; the other modes draw the same parameters with other values.
+    budget = MAX_COVERING[cover] if mode is Values.PLAIN else 0
+    tried: set[str] = set()
+    attempts = 3 * budget  # forced draws that find nothing cost as much as those that do
+    while budget > 0 and attempts > 0:
+        wanted = next((t for t in _targets(domains, cover) if _stable_json(t) not in tried), None)
+        if wanted is None:
+            break
+        tried.add(_stable_json(wanted))
+        if any(_holds(i.params, wanted) for i in instances):
+            continue
+        attempts -= 1
+        # Where the case offered the value (a dtype, a mode), asked for with the value.
+        where: dict[str, Any] = {}
+        for label, v in wanted.items():
+            where.update(contexts.get(context_key(label, v), {}))
+        extra = _drawn_with(
+            case,
+            seed=seed,
+            salt=_stable_json(wanted).encode(),
+            make=lambda data, w={**where, **wanted}: Draw(data, values=mode, force=w),
+            domains=domains,
+            contexts=contexts,
+        )
+        if extra is not None and all(extra.id != i.id for i in instances):
+            instances.append(extra)
+            budget -= 1
+    return Drawn(instances, {k: tuple(v) for k, v in domains.items()})
+
+
+def _targets(domains: Mapping[str, Sequence[Any]], cover: Cover) -> Iterator[dict[str, Any]]:
+    """Single values first, then pairs: each target is looked at again as forced draws widen the domains."""
+    if cover is Cover.NONE:
+        return
+    labels = sorted(domains)
+    for label in labels:
+        for v in list(domains[label]):
+            yield {label: v}
+    if cover is Cover.PAIRS:
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                for va in list(domains[a]):
+                    for vb in list(domains[b]):
+                        yield {a: va, b: vb}
+
+
+def _drawn_with(
+    case: Case,
+    *,
+    seed: int,
+    salt: bytes,
+    make: Callable[[Any], Draw],
+    domains: dict[str, list[Any]] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> CaseInstance | None:
+    """The draw through `make`'s `Draw` that does what it asks (forced values, a grid), or None.
+
+    Of the draws that do, the one with the most input elements: Hypothesis
+    starts from the simplest examples (scalars), where special values and
+    vector code paths have no room. None when the case never offers or
+    accepts it: it filters the combination, or (a grid) it has no two
+    broadcast operands that take special values.
+    """
+    got: list[CaseInstance] = []
+    mixed = int.from_bytes(hashlib.sha256(salt).digest()[:8], "little")
+
+    @generation_settings(FORCE_TRIES)
+    @hypothesis_seed(case_seed(seed, case) ^ mixed)
+    @given(st.data())
+    def collect(data: Any) -> None:
+        d = make(data)
+        instance = draw_with(case, d, seed=seed)
+        if domains is not None:
+            _merge(domains, d.domains)
+        for k, v in d.contexts.items() if contexts is not None else ():
+            contexts.setdefault(k, v)
+        if _holds(instance.params, d.force) and (not d.grid or d.grid_filled == 2):
+            got.append(instance)
+
+    collect()
+    return max(got, key=lambda i: sum(int(np.size(x)) for x in i.inputs), default=None)

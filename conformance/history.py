@@ -6,7 +6,7 @@ series of that profile; a run without one belongs to the series of runs that
 selected the same cases (`options["cases"]`, `*` for all), so `run --cases
 relu` is compared with earlier `run --cases relu`, not with a full run.
 
-Results of two runs are matched on (case id, backend, exporter): the case id
+Results of two runs are matched on (case id, backend, exporter, opset): the case id
 is stable for a given seed, so two runs with different seeds share no result
 and show only cases added and removed.
 """
@@ -51,12 +51,12 @@ SEVERITY = {
     Outcome.CRASH: 13,
 }
 
-Key = tuple[str, str, str]
+Key = tuple[str, str, str, int]
 
 
 def result_key(result: Result) -> Key:
-    """What a result is compared by across runs: the same instance, on the same backend, from the same exporter."""
-    return (result.case_id, result.backend, result.exporter)
+    """What a result is compared by across runs: the same instance on the same backend, exported the same way."""
+    return (result.case_id, result.backend, result.exporter, result.opset)
 
 
 def series_of(run: RunRecord) -> str:
@@ -172,6 +172,7 @@ class Change:
     case_id: str
     backend: str
     exporter: str
+    opset: int
     before: str | None
     after: str | None
     ulp_before: float | None = None
@@ -183,6 +184,7 @@ class Change:
             "case_id": self.case_id,
             "backend": self.backend,
             "exporter": self.exporter,
+            "opset": self.opset,
             "before": self.before,
             "after": self.after,
             "ulp_before": _finite(self.ulp_before),
@@ -191,7 +193,7 @@ class Change:
         }
 
     def line(self) -> str:
-        where = f"{self.case_id} on {self.backend} ({self.exporter})"
+        where = f"{self.case_id} on {self.backend} ({self.exporter}, opset {self.opset})"
         if self.ulp_before is not None or self.ulp_after is not None:
             return f"{where}: max ULP {_fmt(self.ulp_before)} -> {_fmt(self.ulp_after)}"
         first = self.message.splitlines()[0][:160] if self.message else ""

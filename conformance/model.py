@@ -77,6 +77,30 @@ class OpClass(enum.StrEnum):
     NORMALIZATION = "normalization"
 
 
+class Values(enum.StrEnum):
+    """How a run draws the values of a case's inputs; the rest of an instance is drawn the same in every mode."""
+
+    #: Uniform in the case's range.
+    PLAIN = "plain"
+    #: The case's range with every special value of the dtype placed among them (NaN, ±inf, -0.0,
+    #: subnormals, extremes, INT_MIN, ...).
+    SPECIAL = "special"
+    #: Magnitudes far outside the case's range: floats log-uniform up to 1e6 with either sign, integers
+    #: over the dtype's whole range (past 2^24, where float32 stops being exact, and past 2^31 for int64).
+    WIDE = "wide"
+
+
+class Cover(enum.StrEnum):
+    """How far drawing goes beyond random draws to reach a case's discrete parameters (choices, booleans)."""
+
+    #: Random draws only: what frozen profiles were drawn with, so their instances stay reproducible.
+    NONE = "none"
+    #: Then one more instance for each value of each parameter the random draws missed.
+    EACH = "each"
+    #: And for each pair of values of two parameters that never met.
+    PAIRS = "pairs"
+
+
 class Unspecified(enum.StrEnum):
     """Special-value behaviour the ONNX spec leaves open for an op, which compare then does not judge.
 
@@ -189,10 +213,14 @@ class CaseInstance:
     inputs: tuple[np.ndarray, ...]
     module: Any
     seed: int
-    special_values: bool = False
+    values: Values = Values.PLAIN
     dynamic_axes: tuple[Mapping[int, str], ...] | None = None
     export_inputs: tuple[np.ndarray, ...] | None = None
     prebuilt: Prebuilt | None = None
+
+    @property
+    def special_values(self) -> bool:
+        return self.values is Values.SPECIAL
 
 
 @dataclass(frozen=True)
@@ -293,6 +321,8 @@ class Result:
     #: The expectation that turned this result into xfail/xpass (its reason,
     #: link and the actual outcome), None when none applied.
     waiver: Mapping[str, Any] | None = None
+    #: How the instance's input values were drawn.
+    values: Values = Values.PLAIN
 
     @property
     def measured(self) -> bool:
@@ -317,6 +347,7 @@ class Result:
             "seed": self.seed,
             "duration_s": self.duration_s,
             "waiver": dict(self.waiver) if self.waiver else None,
+            "values": str(self.values),
         }
 
 

@@ -33,10 +33,10 @@ from .history import (
     series_of,
     trend,
 )
-from .model import FAILING, PREBUILT_EXPORTER, OracleAgreement, Outcome, Result
+from .model import FAILING, PREBUILT_EXPORTER, OracleAgreement, Outcome, Result, Values
 from .store import RunRecord, Store
 
-SCHEMA_ID = "conformance-report/1"
+SCHEMA_ID = "conformance-report/2"
 FORMATS = ("html", "md", "json", "junit")
 FILENAMES = {"html": "report.html", "md": "summary.md", "json": "report.json", "junit": "junit.xml"}
 
@@ -101,8 +101,15 @@ def reproduce_command(result: Result, options: Mapping[str, Any]) -> str:
         "--max-examples",
         str(options.get("max_examples") or 1),
     ]
-    if options.get("special_values"):
+    values = result.values
+    if values is Values.PLAIN and options.get("special_values") and not options.get("values"):
+        values = Values.SPECIAL  # a run recorded before results said their value mode
+    if values is Values.SPECIAL:
         args.append("--special-values")
+    elif values is not Values.PLAIN:
+        args += ["--values", str(values)]
+    if options.get("cover") not in (None, "none"):
+        args += ["--cover", str(options["cover"])]  # covering instances are drawn after the random ones
     return shlex.join(args)
 
 
@@ -165,6 +172,7 @@ def _failure_row(r: Result, run: RunRecord) -> dict[str, Any]:
         "backend": r.backend,
         "exporter": r.exporter,
         "opset": r.opset,
+        "values": str(r.values),
         "outcome": str(r.outcome),
         "oracle": str(r.oracle),
         "metrics": r.metrics.to_dict(),
@@ -235,12 +243,12 @@ def report_data(
             }
         grid.append({"case": case_path, "category": case_path.split("/", 1)[0], "cells": row})
 
-    divergences: dict[tuple[str, str], dict[str, Any]] = {}
+    divergences: dict[tuple[str, str, int], dict[str, Any]] = {}
     for r in results:
         if r.oracle is OracleAgreement.AGREE or r.outcome in {Outcome.SKIP, Outcome.EXPORT_FAIL}:
             continue
         entry = divergences.setdefault(
-            (r.case_id, r.exporter),
+            (r.case_id, r.exporter, r.opset),
             {
                 "case_id": r.case_id,
                 "case": f"{r.category}/{r.case}",
@@ -292,6 +300,12 @@ def report_data(
             "command": run.command,
             "options": run.options,
             "versions": run.environment,
+            "preset": run.options.get("preset"),
+            "covered": {
+                "exporters": sorted({r.exporter for r in results}),
+                "opsets": sorted({r.opset for r in results}),
+                "values": [str(v) for v in Values if any(r.values is v for r in results)],
+            },
         },
         "summary": {
             "results": len(results),

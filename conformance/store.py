@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .model import Metrics, OracleAgreement, Outcome, Result
+from .model import Metrics, OracleAgreement, Outcome, Result, Values
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a writer waits for another process's transaction before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_S = 60.0
 T = TypeVar("T")
@@ -58,10 +58,16 @@ CREATE TABLE IF NOT EXISTS results (
     seed            INTEGER NOT NULL,
     duration_s      REAL NOT NULL,
     waiver          TEXT,
-    PRIMARY KEY (run_id, case_id, backend, exporter)
+    value_mode      TEXT NOT NULL DEFAULT 'plain',
+    PRIMARY KEY (run_id, case_id, backend, exporter, opset)
 );
 CREATE INDEX IF NOT EXISTS results_by_case ON results(case_id, backend, exporter);
 """
+#: The results columns as version 2 had them: version 3 rebuilds the table to key results by opset too.
+_V2_COLUMNS = (
+    "run_id, case_id, case_name, category, backend, backend_version, exporter, opset, outcome, oracle, "
+    "message, metrics, params, seed, duration_s, waiver"
+)
 
 
 class StoreError(RuntimeError):
@@ -162,6 +168,19 @@ class Store:
                 present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+        if 0 < version < 3 and "value_mode" not in present:
+            # A primary key cannot be altered: the table is rebuilt, every row kept; an older run drew special
+            # values for all its instances or for none, as its recorded options say.
+            self._db.execute("ALTER TABLE results RENAME TO results_v2")
+            self._db.execute("DROP INDEX IF EXISTS results_by_case")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                f"INSERT INTO results ({_V2_COLUMNS}, value_mode) SELECT {_V2_COLUMNS}, CASE WHEN "
+                "(SELECT options FROM runs WHERE runs.id = results_v2.run_id) LIKE '%\"special_values\": true%' "
+                "THEN 'special' ELSE 'plain' END FROM results_v2"
+            )
+            self._db.execute("DROP TABLE results_v2")
 
     def _initialise(self, version: int) -> None:
         with self._db:
@@ -210,7 +229,7 @@ class Store:
     def record_many(self, results: Sequence[Result]) -> None:
         """Commit the results of one instance at once, as they arrive: what is recorded survives a killed run."""
         self._write(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     result.run_id,
@@ -229,6 +248,7 @@ class Store:
                     result.seed,
                     result.duration_s,
                     json.dumps(dict(result.waiver)) if result.waiver else None,
+                    str(result.values),
                 )
                 for result in results
             ],
@@ -299,6 +319,7 @@ def _result(row: Sequence[Any]) -> Result:
         seed=row[13],
         duration_s=row[14],
         waiver=json.loads(row[15]) if row[15] else None,
+        values=Values(row[16]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,57 @@ def test_a_broken_store_is_a_usage_error(tmp_path: Path) -> None:
     proc = conformance("run", "--cases", "relu", "--db", str(bad), "--quiet")
     assert proc.returncode == 2
     assert "results store" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _options(*argv: str) -> Any:
+    from conformance.cli import build_parser
+    from conformance.cli.run import run_options
+
+    args = build_parser().parse_args(list(argv))
+    args.argv = list(argv)
+    return run_options(args)
+
+
+def test_a_preset_names_the_matrix_and_options_given_override_it() -> None:
+    nightly = _options("nightly")
+    assert nightly.preset == "nightly" and nightly.exporters == ("dynamo", "torchscript")
+    assert len(nightly.opset_list) >= 2 and [str(v) for v in nightly.value_modes] == ["plain", "special", "wide"]
+    assert nightly.cover == "each" and nightly.opt_in
+    mine = _options("nightly", "--exporters", "dynamo", "--opset", "18", "--values", "special", "--cover", "none")
+    assert (mine.exporters, mine.opset_list, mine.values, mine.cover) == (("dynamo",), (18,), ("special",), "none")
+    plain = _options("run")
+    assert (plain.preset, plain.exporters, plain.opset_list, plain.max_examples, plain.cover) == (
+        None, ("dynamo",), (18,), 5, "none"
+    )  # fmt: skip
+    assert _options("run", "--special-values").values == ("special",)
+    assert _options("run", "--opset", "17,21,17").opset_list == (17, 21)
+    assert _options("run", "--opset", "all").opset_list[0] == 13
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["run", "--opset", "17,x"], "'x' is not an opset number"),
+        (["run", "--values", "plain,loud"], "unknown value mode 'loud'"),
+        (["run", "--preset", "weekly"], "invalid choice: 'weekly'"),
+    ],
+)
+def test_a_bad_matrix_option_is_a_one_line_usage_error(argv: list[str], needle: str) -> None:
+    proc = conformance(*argv)
+    assert proc.returncode == 2 and needle in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_coverage_params_shows_every_value_drawn_without_exporting(tmp_path: Path) -> None:
+    proc = conformance(
+        "coverage", "--params", "--json", "--preset", "nightly", "--cases", "avg_pool2d,interpolate",
+        "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["case"]: r for r in json.loads(proc.stdout)}
+    params = {p["label"]: p for p in rows["resampling/interpolate"]["parameters"]}
+    assert {"mode", "align_corners", "dtype"} <= set(params)
+    assert all(not p["never"] and len(p["drawn"]) == len(p["values"]) for r in rows.values() for p in r["parameters"])
+    exported = [p for p in (tmp_path / "cache").rglob("model.onnx") if "onnx-node" not in p.parts]
+    assert not exported, "nothing exported (the onnx-node pack's store is ONNX's own models)"
+    bare = conformance("coverage", "--params", "--cases", "avg_pool2d", "--cover", "none", "--max-examples", "1")
+    assert bare.returncode == 0 and "never:" in bare.stdout, "one random draw leaves values undrawn, and says which"

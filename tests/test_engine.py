@@ -190,3 +190,37 @@ def test_run_options_round_trip_through_what_a_run_records(tmp_path) -> None:
         RunOptions(expectations=None, isolate=False, special_values=True, timeout=7.5, seed=9),
     ):
         assert RunOptions.from_dict(opts.to_dict()) == opts
+
+
+def test_a_run_spans_its_opsets_and_value_modes_and_records_both(options: RunOptions) -> None:
+    """Each instance runs at each opset; each value mode draws its own instances; results say which."""
+    opts = replace(
+        options,
+        cases="elementwise/add",
+        backends="reference",
+        max_examples=1,
+        opsets=(17, 21),
+        values=("plain", "special", "wide"),
+        cover="each",
+    )
+    summary = run(opts)
+    seen = {(r.opset, str(r.values)) for r in summary.results}
+    assert seen == {(o, v) for o in (17, 21) for v in ("plain", "special", "wide")}, seen
+    by_id: dict[str, set[int]] = {}
+    for r in summary.results:
+        by_id.setdefault(r.case_id, set()).add(r.opset)
+    assert all(o == {17, 21} for o in by_id.values()), "every instance at every opset"
+    grid = [r for r in summary.results if r.params.get("shapes") == [[16, 1], [1, 16]]]
+    assert grid and all(str(r.values) == "special" for r in grid), "special mode covers the grid of specials"
+    with Store(opts.db) as store:
+        kept = store.results(summary.run_id)
+    assert len(kept) == len(summary.results), "the store keys a result by its opset too: none overwrote another"
+    assert {(r.case_id, r.opset, str(r.values)) for r in kept} == {
+        (r.case_id, r.opset, str(r.values)) for r in summary.results
+    }
+
+
+def test_matrix_options_round_trip_through_what_a_run_records(tmp_path) -> None:
+    opts = RunOptions(opsets=(17, 21), values=("plain", "wide"), cover="pairs", opt_in=True, preset="nightly")
+    assert RunOptions.from_dict(opts.to_dict()) == opts
+    assert opts.opset_list == (17, 21) and [str(v) for v in opts.value_modes] == ["plain", "wide"]

@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 
 from conformance.generate import (
+    GRID_SIDE,
     CaseError,
+    Cover,
     discover_cases,
+    draw_covering,
     draw_instances,
     make_values,
     numpy_dtype,
     select_cases,
     special_values,
 )
+from conformance.model import Values
 
 DRAW_SCRIPT = """
 import hashlib, json, sys
@@ -96,8 +100,8 @@ def test_special_pool_holds_the_values_that_break_implementations(dtype: str) ->
 
 
 def test_values_are_a_function_of_the_seed_only() -> None:
-    a = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, special=True)
-    b = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, special=True)
+    a = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, mode=Values.SPECIAL)
+    b = make_values(42, (3, 4), numpy_dtype("bfloat16"), -3, 3, mode=Values.SPECIAL)
     assert a.tobytes() == b.tobytes()
     assert a.dtype.name == "bfloat16"
 
@@ -127,11 +131,11 @@ def test_builtin_pack_has_the_required_kinds_of_case() -> None:
 
 def test_scalar_draws_stay_scalars() -> None:
     """A 0-d input must reach torch and the exporters as 0-d, not as shape (1,)."""
-    assert make_values(1, (), numpy_dtype("float32"), -1, 1, special=False).shape == ()
-    assert make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=True).shape == ()
+    assert make_values(1, (), numpy_dtype("float32"), -1, 1, mode=Values.PLAIN).shape == ()
+    assert make_values(1, (), numpy_dtype("bfloat16"), -1, 1, mode=Values.SPECIAL).shape == ()
     from conformance.tensors import to_torch
 
-    assert tuple(to_torch(make_values(1, (), numpy_dtype("bfloat16"), -1, 1, special=False)).shape) == ()
+    assert tuple(to_torch(make_values(1, (), numpy_dtype("bfloat16"), -1, 1, mode=Values.PLAIN)).shape) == ()
     relu = select_cases(discover_cases(), "relu")[0]
     shapes = {inst.inputs[0].shape for inst in draw_instances(relu, seed=0, max_examples=10)}
     assert () in shapes, f"no 0-d draw among {shapes}"
@@ -186,3 +190,74 @@ def test_a_case_hash_covers_its_module_and_helpers_not_its_siblings(tmp_path, mo
     assert hash_of_a() == first, "editing a sibling case module changed another module's cache keys"
     (pkg / "_helper.py").write_text("def helper():\n    return 4  # the helper edited\n")
     assert hash_of_a() != first, "editing a helper the case uses must change its cache key"
+
+
+# --------------------------------------------------------------------------- covering and value modes
+
+
+def test_covering_draws_every_value_of_every_parameter_and_keeps_the_random_draws() -> None:
+    never = []
+    for case in select_cases(discover_cases(), None):
+        plain = draw_instances(case, seed=3, max_examples=2)
+        covered = draw_covering(case, seed=3, max_examples=2, cover=Cover.EACH)
+        assert [i.id for i in covered.instances[: len(plain)]] == [i.id for i in plain], (
+            f"{case.path}: covering changed the random draws (frozen profiles would no longer draw)"
+        )
+        never += [(case.path, p.label, p.missing) for p in covered.coverage() if p.missing]
+    assert not never, f"parameter values covering never drew: {never[:10]}"
+
+
+def test_pairwise_covering_meets_every_pair_of_two_parameters() -> None:
+    (case,) = select_cases(discover_cases(), "avg_pool2d")
+    drawn = draw_covering(case, seed=0, max_examples=1, cover=Cover.PAIRS)
+    for a, b in (("ceil_mode", "count_include_pad"), ("dtype", "ceil_mode")):
+        met = {(i.params[a], i.params[b]) for i in drawn.instances}
+        wanted = {(x, y) for x in drawn.domains[a] for y in drawn.domains[b]}
+        assert met == wanted, f"avg_pool2d: pairs of {a} and {b} never drawn: {wanted - met}"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int32", "int64", "uint8"])
+def test_a_large_enough_special_tensor_holds_every_special_value(dtype: str) -> None:
+    np_dtype = numpy_dtype(dtype)
+    pool = special_values(np_dtype)
+    for seed in range(20):
+        x = make_values(seed, (4, 5), np_dtype, -3, 3, mode=Values.SPECIAL)
+        present = {v.tobytes() for v in x.reshape(-1)}
+        missing = [v for v in pool if v.tobytes() not in present]
+        assert not missing, f"make_values(seed={seed}, {dtype}, special): missing {missing}"
+        small = make_values(seed, (3,), np_dtype, -3, 3, mode=Values.SPECIAL)
+        assert len({v.tobytes() for v in small} & {v.tobytes() for v in pool}) == 3, "a small tensor: all specials"
+
+
+def test_integer_specials_reach_past_float32_exactness_and_int32() -> None:
+    assert {-(2**31), 2**31 - 1, 2**24 + 1, -(2**24 + 1), -1} <= set(special_values(np.dtype("int32")).tolist())
+    assert {2**31 + 1, -(2**31 + 1), -(2**63)} <= set(special_values(np.dtype("int64")).tolist())
+
+
+def test_wide_values_reach_large_magnitudes_and_stay_finite() -> None:
+    x = make_values(7, (64,), np.dtype("float32"), -3, 3, mode=Values.WIDE)
+    assert np.isfinite(x).all() and np.abs(x).max() > 1e4 and (x < 0).any() and (x > 0).any()
+    h = make_values(7, (64,), numpy_dtype("float16"), -3, 3, mode=Values.WIDE)
+    assert np.isfinite(h.astype(np.float64)).all(), "wide float16 values stay below its max: inf is a special value"
+    i = make_values(7, (64,), np.dtype("int64"), -3, 3, mode=Values.WIDE)
+    assert np.abs(i.astype(np.float64)).max() > 2.0**31
+
+
+def test_a_binary_case_in_special_mode_gets_the_grid_of_both_operands_specials() -> None:
+    (case,) = select_cases(discover_cases(), "elementwise/add")
+    drawn = draw_covering(case, seed=0, max_examples=1, values=Values.SPECIAL, cover=Cover.EACH)
+    grids = [i for i in drawn.instances if [x.shape for x in i.inputs] == [(GRID_SIDE, 1), (1, GRID_SIDE)]]
+    assert len(grids) == 1, [x.shape for i in drawn.instances for x in i.inputs]
+    a, b = grids[0].inputs
+    pool = special_values(a.dtype)
+    pairs = {(x.tobytes(), y.tobytes()) for x in a.reshape(-1) for y in b.reshape(-1)}
+    assert all((x.tobytes(), y.tobytes()) in pairs for x in pool for y in pool), "every special meets every special"
+
+
+def test_value_modes_draw_the_same_parameters_and_distinct_ids() -> None:
+    (case,) = select_cases(discover_cases(), "sin")
+    modes = {m: draw_instances(case, seed=2, max_examples=3, values=m) for m in Values}
+    params = {m: [json.dumps(i.params, sort_keys=True, default=str) for i in got] for m, got in modes.items()}
+    assert params[Values.PLAIN] == params[Values.SPECIAL] == params[Values.WIDE]
+    ids = [i.id for got in modes.values() for i in got]
+    assert len(ids) == len(set(ids)) and all(i.values is m for m, got in modes.items() for i in got)

@@ -79,7 +79,7 @@ def test_diff_classifies_every_kind_of_change() -> None:
     assert [(c.case_id, c.before) for c in d.removed] == [("math/tan[5]", "pass")]
     assert d.regressed
     text = d.format_text()
-    assert "REGRESSED" in text and "math/exp[1] on onnxruntime (dynamo): pass -> mismatch" in text, text
+    assert "REGRESSED" in text and "math/exp[1] on onnxruntime (dynamo, opset 18): pass -> mismatch" in text, text
     json.dumps(d.to_dict(), allow_nan=False)
 
 
@@ -144,7 +144,7 @@ def test_diff_command_lists_the_regressed_case_and_exits_1(tmp_path: Path) -> No
     proc = conformance("diff", "before", "after", "--db", str(db))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert "new failures: 1" in proc.stdout, proc.stdout
-    assert "math/exp[1] on onnxruntime (dynamo): pass -> mismatch" in proc.stdout, proc.stdout
+    assert "math/exp[1] on onnxruntime (dynamo, opset 18): pass -> mismatch" in proc.stdout, proc.stdout
 
     as_json = conformance("diff", "before", "after", "--db", str(db), "--json")
     assert as_json.returncode == 1

@@ -181,3 +181,33 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         assert store.run("old").status == "complete"
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_version_2_store_is_rebuilt_to_key_results_by_opset(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE runs (id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,"
+            " seed INTEGER, profile TEXT, command TEXT, environment TEXT NOT NULL, options TEXT NOT NULL);"
+            "CREATE TABLE results (run_id TEXT NOT NULL, case_id TEXT NOT NULL, case_name TEXT NOT NULL,"
+            " category TEXT NOT NULL, backend TEXT NOT NULL, backend_version TEXT NOT NULL, exporter TEXT NOT NULL,"
+            " opset INTEGER NOT NULL, outcome TEXT NOT NULL, oracle TEXT NOT NULL, message TEXT NOT NULL,"
+            " metrics TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL, duration_s REAL NOT NULL,"
+            " waiver TEXT, PRIMARY KEY (run_id, case_id, backend, exporter));"
+            "INSERT INTO runs VALUES ('plain', '2026-01-01', NULL, 'complete', 1, NULL, NULL, '{}', "
+            "'{\"special_values\": false}');"
+            "INSERT INTO runs VALUES ('special', '2026-01-02', NULL, 'complete', 1, NULL, NULL, '{}', "
+            "'{\"special_values\": true}');"
+            "INSERT INTO results VALUES ('plain', 'a/b[1]', 'b', 'a', 'ort', '1', 'dynamo', 18, 'pass', 'agree', '',"
+            " '{}', '{}', 1, 0.1, NULL);"
+            "INSERT INTO results VALUES ('special', 'a/b[2]', 'b', 'a', 'ort', '1', 'dynamo', 18, 'pass', 'agree', '',"
+            " '{}', '{}', 1, 0.1, NULL);"
+            "PRAGMA user_version = 2;"
+        )
+    with Store(path, create=True) as store:
+        assert [str(r.values) for r in store.results("plain")] == ["plain"]
+        assert [str(r.values) for r in store.results("special")] == ["special"], "the run's options say special"
+        store.record_many([replace(_result(), run_id="plain", case_id="a/b[1]", opset=o) for o in (17, 21)])
+        assert sorted(r.opset for r in store.results("plain")) == [17, 18, 21], "three opsets, three rows"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..model import Cover
+from ..presets import PRESETS
 from .options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -36,11 +38,20 @@ def register(sub: Any) -> None:
     add_cases(p)
     add_exporters(p, "dynamo,torchscript")
     add_opset(p)
-    add_max_examples(p, 2, "instances per case")
+    add_max_examples(p, None, "instances per case (default: 2; with --params and --preset, the preset's)")
     add_seed(p)
     add_cache_dir(p)
     add_json(p)
     p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    p.add_argument(
+        "--params",
+        action="store_true",
+        help="instead: each case's choice and boolean parameters, the values drawn and those never drawn (no export)",
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), help="with --params: draw as this preset does")
+    p.add_argument(
+        "--cover", choices=[str(c) for c in Cover], help="with --params: covering (default: the preset's, or none)"
+    )
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser(
@@ -114,10 +125,13 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from ..export import default_cache_dir
     from ..generate import discover_cases, select_cases
 
+    if args.params:
+        return _parameter_coverage(args)
+
     data = measure(
         select_cases(discover_cases(args.cache_dir), args.cases),
         seed=args.seed,
-        max_examples=args.max_examples,
+        max_examples=args.max_examples or 2,
         exporters=exporters(args.exporters, "conformance coverage"),
         opset=args.opset,
         cache_dir=args.cache_dir or default_cache_dir(),
@@ -173,3 +187,32 @@ def cmd_export_cases(args: argparse.Namespace) -> int:
     for case_id, exporter, why in report.failed[:20]:
         print(f"  not written: {case_id} ({exporter}): {(why.splitlines() or [''])[0][:200]}")
     return EXIT_OK if report.written else EXIT_FAILED
+
+
+def _parameter_coverage(args: argparse.Namespace) -> int:
+    from ..coverage import parameters
+    from ..generate import discover_cases, select_cases
+
+    preset = PRESETS[args.preset] if args.preset else None
+    rows = parameters(
+        select_cases(discover_cases(args.cache_dir), args.cases),
+        seed=args.seed,
+        max_examples=args.max_examples or (preset.max_examples if preset else 2),
+        cover=args.cover or (preset.cover if preset else "none"),
+    )
+    if args.json_out:
+        args.json_out.write_text(json.dumps(rows, indent=1))
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    values = sum(len(p["values"]) for r in rows for p in r["parameters"])
+    never = [(r["case"], p) for r in rows for p in r["parameters"] if p["never"]]
+    for r in rows:
+        for p in r["parameters"]:
+            mark = f"  never: {', '.join(map(str, p['never']))}" if p["never"] else ""
+            print(f"{r['case']}  {p['label']}: {len(p['drawn'])}/{len(p['values'])} drawn{mark}")
+    print(
+        f"{len(rows)} cases, {sum(r['instances'] for r in rows)} instances, {values} parameter values; "
+        f"{sum(len(p['never']) for _, p in never)} never drawn"
+    )
+    return EXIT_OK

@@ -63,6 +63,29 @@ def opset(text: str) -> int:
     return value
 
 
+def opsets(text: str) -> tuple[int, ...]:
+    """A comma-separated list of opsets, or `all`: 13 (the oldest both exporters are asked for) to onnx's newest."""
+    import onnx.defs
+
+    if text.strip() == "all":
+        return tuple(range(13, onnx.defs.onnx_opset_version() + 1))
+    values = tuple(dict.fromkeys(opset(part) for part in split(text)))
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} names no opset")
+    return values
+
+
+def value_modes(text: str) -> tuple[str, ...]:
+    """Comma-separated value modes, each one the generator draws."""
+    from ..model import Values
+
+    names = tuple(dict.fromkeys(split(text)))
+    wrong = [n for n in names if n not in {str(v) for v in Values}] or ([] if names else [""])
+    if wrong:
+        raise argparse.ArgumentTypeError(f"unknown value mode {wrong[0]!r}; choose from {', '.join(Values)}")
+    return names
+
+
 def split(value: str | None) -> list[str]:
     """A comma-separated option as its non-empty parts."""
     return [p.strip() for p in (value or "").split(",") if p.strip()]
@@ -90,8 +113,10 @@ def add_backends(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", help="comma-separated backend names (default: every available one)")
 
 
-def add_exporters(p: argparse.ArgumentParser, default: str = "dynamo") -> None:
-    p.add_argument("--exporters", default=default, help=f"comma-separated: dynamo, torchscript (default: {default})")
+def add_exporters(p: argparse.ArgumentParser, default: str | None = "dynamo", shown: str | None = None) -> None:
+    p.add_argument(
+        "--exporters", default=default, help=f"comma-separated: dynamo, torchscript (default: {shown or default})"
+    )
 
 
 def add_opset(p: argparse.ArgumentParser) -> None:

@@ -24,26 +24,56 @@ from .options import (
     add_expectations,
     add_exporters,
     add_max_examples,
-    add_opset,
     add_quiet,
     add_seed,
     add_threshold,
     db_path,
-    split,
+    exporters,
+    opsets,
     threshold,
+    value_modes,
 )
 
+#: What a run does where neither a preset nor an option says otherwise.
+BASE = {"exporters": ("dynamo",), "max_examples": 5, "values": ("plain",), "cover": "none"}
 
-def add_run_options(p: argparse.ArgumentParser, max_examples: int = 5) -> None:
+
+def add_run_options(p: argparse.ArgumentParser, preset: str | None = None) -> None:
     from ..execute import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S
+    from ..export import DEFAULT_OPSET
+    from ..model import Cover
+    from ..presets import PRESETS
 
+    shown = f"the {preset} preset's" if preset else None
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=preset,
+        help="a named matrix of exporters, opsets, value modes, draws and covering; options given override it"
+        + (f" (default: {preset})" if preset else ""),
+    )
     add_cases(p)
     add_backends(p)
-    add_exporters(p)
-    add_opset(p)
-    add_max_examples(p, max_examples)
+    add_exporters(p, None, shown or "dynamo")
+    p.add_argument(
+        "--opset",
+        type=opsets,
+        help=f"ONNX opsets to export at, comma-separated, or 'all' (default: {shown or DEFAULT_OPSET})",
+    )
+    add_max_examples(p, None, f"random instances drawn per case (default: {shown or BASE['max_examples']})")
     add_seed(p)
-    p.add_argument("--special-values", action="store_true", help="draw NaN, ±inf, -0.0, subnormals and extremes")
+    p.add_argument(
+        "--values",
+        type=value_modes,
+        help=f"value modes, comma-separated: plain, special, wide (default: {shown or 'plain'})",
+    )
+    p.add_argument("--special-values", action="store_true", help="same as --values special")
+    p.add_argument(
+        "--cover",
+        choices=[str(c) for c in Cover],
+        help="beyond random draws: an instance per parameter value never drawn (each), or per pair (pairs) "
+        f"(default: {shown or 'none'})",
+    )
     add_cache_dir(p)
     add_db(p)
     add_quiet(p, "no progress bar")
@@ -76,9 +106,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
-        "nightly", help="run the nightly profile, write reports/<date>/ and reports/latest/, exit 1 on a regression"
+        "nightly", help="run the nightly matrix, write reports/<date>/ and reports/latest/, exit 1 on a regression"
     )
-    add_run_options(p)
+    add_run_options(p, preset="nightly")
     p.add_argument("--out-root", type=Path, default=Path("reports"), help="default: reports")
     p.add_argument(
         "--profile", help="series name compared night to night (default: nightly, or nightly:CASES with --cases)"
@@ -92,15 +122,24 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
     from ..engine import RunOptions
     from ..expectations import resolve_path
     from ..export import default_cache_dir
+    from ..presets import PRESETS
 
+    matrix: dict[str, Any] = {**BASE, **(PRESETS[args.preset].options() if args.preset else {})}
+    if args.exporters is not None:
+        matrix["exporters"] = tuple(exporters(args.exporters, f"conformance {args.command}"))
+    if args.opset is not None:
+        matrix["opset"], matrix["opsets"] = args.opset[0], args.opset
+    if args.max_examples is not None:
+        matrix["max_examples"] = args.max_examples
+    if args.values is not None or args.special_values:
+        matrix["values"] = tuple(dict.fromkeys((*(args.values or ()), *(("special",) if args.special_values else ()))))
+    if args.cover is not None:
+        matrix["cover"] = args.cover
     return RunOptions(
         cases=args.cases,
         backends=args.backends,
-        exporters=tuple(split(args.exporters)),
-        opset=args.opset,
-        max_examples=args.max_examples,
         seed=args.seed,
-        special_values=args.special_values,
+        **matrix,
         cache_dir=args.cache_dir or default_cache_dir(),
         db=db_path(args.db),
         command=shlex.join(["conformance", *args.argv]),
