@@ -239,6 +239,10 @@ def _distinct(pool: np.ndarray) -> np.ndarray:
 
 #: Special values of one operand per axis of a grid instance (the largest pool, padded with plain values).
 GRID_SIDE = 16
+#: Axis lengths just past common vector and tile widths, for the large instance of a case.
+LARGE_SIDES = (17, 33, 65, 129, 1025)
+#: Elements per input at most in a large instance, so the nightly's time stays bounded.
+LARGE_BUDGET = 1 << 16
 #: Wide float magnitudes: log-uniform over these powers of ten, either sign.
 WIDE_DECADES = (-3.0, 6.0)
 
@@ -322,6 +326,10 @@ class Draw:
     grid: bool = False
     #: Grid operands filled so far (the grid instance counts only when both were).
     grid_filled: int = 0
+    #: A large draw: the last axis of drawn shapes crosses this length (0: tiny shapes as drawn).
+    large: int = 0
+    #: Shapes a large draw lengthened (the large instance counts only when one was).
+    lengthened: int = 0
     #: Values the covering pass asks for, by label: used wherever the case offers them.
     force: Mapping[str, Any] = field(default_factory=dict)
     #: Every value each choice and boolean offered in this draw: what covering must reach.
@@ -384,7 +392,19 @@ class Draw:
         max_side: int = 5,
     ) -> tuple[int, ...]:
         dims = st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims)
-        return tuple(self.draw(label, dims.map(tuple)))
+        shape = tuple(self.draw(label, dims.map(tuple)))
+        if self.large and max_dims > 0:
+            shape = self._lengthen(shape)
+            self.params[label] = shape
+        return shape
+
+    def _lengthen(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape with its last axis (the vector and reduction axis in most kernels) past a tile width."""
+        rest = shape[:-1]
+        room = LARGE_BUDGET // max(1, int(np.prod(rest, dtype=np.int64)))
+        side = max([s for s in LARGE_SIDES if s <= min(self.large, room)], default=LARGE_SIDES[0])
+        self.lengthened += 1
+        return (*rest, side)
 
     def broadcast_shapes(
         self, label: str = "shapes", *, num: int = 2, max_dims: int = 4
@@ -399,6 +419,11 @@ class Draw:
             column, row = (GRID_SIDE, 1), (1, GRID_SIDE)
             self.params[label] = [list(column), list(row)]
             return column, row
+        if self.large:
+            side = self._lengthen((1,))[0]
+            shapes = ((2, side), *((side,) for _ in range(num - 1)))
+            self.params[label] = [list(s) for s in shapes]
+            return shapes
 
         drawn = self.data.draw(
             mutually_broadcastable_shapes(num_shapes=num, min_dims=0, max_dims=max_dims, min_side=1, max_side=4),
@@ -650,6 +675,11 @@ def draw_covering(
         grid = _drawn_with(case, seed=seed, salt=b"grid", make=lambda data: Draw(data, values=mode, grid=True))
         if grid is not None and all(grid.id != i.id for i in instances):
             instances.append(grid)
+    if cover is not Cover.NONE and mode is Values.PLAIN:
+        side = LARGE_SIDES[case_seed(seed, case) % len(LARGE_SIDES)]
+        large = _drawn_with(case, seed=seed, salt=b"large", make=lambda data: Draw(data, values=mode, large=side))
+        if large is not None and all(large.id != i.id for i in instances):
+            instances.append(large)
     # Parameters are covered in plain mode; the other modes draw the same parameters with other values.
     budget = MAX_COVERING[cover] if mode is Values.PLAIN else 0
     tried: set[str] = set()
@@ -726,7 +756,7 @@ def _drawn_with(
             _merge(domains, d.domains)
         for k, v in d.contexts.items() if contexts is not None else ():
             contexts.setdefault(k, v)
-        if _holds(instance.params, d.force) and (not d.grid or d.grid_filled == 2):
+        if _holds(instance.params, d.force) and (not d.grid or d.grid_filled == 2) and (not d.large or d.lengthened):
             got.append(instance)
 
     collect()

@@ -338,3 +338,24 @@ def test_expected_outputs_keep_scalar_shapes_and_torchs_special_values() -> None
     assert scalar.shape == () and scalar.dtype == np.float32 and scalar == np.float32(1.0 / 3.0)
     # Finite values from the float64 truth; inf, zeros and signed zeros as torch gives them in float32.
     assert vector.tolist() == [np.inf, 0.0, np.inf, -0.0] and np.signbit(vector[3])
+
+
+def test_every_shipped_profile_instance_still_draws_from_the_library() -> None:
+    """A case or generator change that redraws a frozen instance must re-freeze its profile (a new version)."""
+    from conformance.generate import discover_cases, draw_instances
+
+    by_path = {c.path: c for c in discover_cases()}
+    gone = []
+    for name in profile.shipped():
+        shipped = profile.load(name)
+        drawn: dict[tuple[str, int, bool], set[str]] = {}
+        for e in shipped.instances:
+            key = (e.case, e.seed, e.special_values)
+            if key not in drawn:
+                found = draw_instances(
+                    by_path[e.case], seed=e.seed, max_examples=shipped.max_examples, special_values=e.special_values
+                )
+                drawn[key] = {i.id for i in found}
+            if e.id not in drawn[key]:
+                gone.append(f"{name}: {e.id}")
+    assert not gone, f"{len(gone)} frozen instances no longer draw: {gone[:8]}"

@@ -261,3 +261,14 @@ def test_value_modes_draw_the_same_parameters_and_distinct_ids() -> None:
     assert params[Values.PLAIN] == params[Values.SPECIAL] == params[Values.WIDE]
     ids = [i.id for got in modes.values() for i in got]
     assert len(ids) == len(set(ids)) and all(i.values is m for m, got in modes.items() for i in got)
+
+
+def test_covering_adds_a_large_instance_past_tile_widths_within_the_budget() -> None:
+    from conformance.generate import LARGE_BUDGET, LARGE_SIDES
+
+    for name in ("activation/relu", "reduction/sum", "elementwise/add"):
+        (case,) = select_cases(discover_cases(), name)
+        drawn = draw_covering(case, seed=0, max_examples=2, cover=Cover.EACH)
+        large = [i for i in drawn.instances if any(x.ndim and x.shape[-1] in LARGE_SIDES for x in i.inputs)]
+        assert large, f"{name}: no instance with an axis past a tile width"
+        assert all(x.size <= LARGE_BUDGET for i in large for x in i.inputs)

@@ -197,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for r in summary.failed[:20]:
         first = r.message.splitlines()[0] if r.message else ""
         console.print(
-            f"  {r.outcome} {r.case_id} on {r.backend} ({r.exporter}): {first[:200]}", markup=False, soft_wrap=True
+            f"  {r.outcome} {r.case_id} on {r.backend} ({r.exporter}, opset {r.opset}, {r.values}): {first[:200]}", markup=False, soft_wrap=True
         )
     if args.out:
         with Store(options.db) as store:
