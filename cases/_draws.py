@@ -8,9 +8,12 @@ from conformance.generate import Draw
 
 
 def int_divisor(d: Draw, label: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """Integer divisors stay off 0 (torch raises) and -1 (INT_MIN / -1 traps the CPU).
+    """Integer divisors stay off 0: torch raises, and ONNX leaves it undefined.
 
-    Both are undefined behaviour in ONNX too; the dividend still gets every special value.
+    Plain draws also stay off -1, as they always have. In special mode the
+    divisor holds every special integer, -1 among them, so INT_MIN meets -1:
+    the one quotient that overflows, and traps x86's divide instruction.
     """
-    b = d.tensor(label, shape, dtype, low=-9, high=9, special=False)
-    return np.where((b == 0) | (b == -1), np.asarray(3, dtype=b.dtype), b).astype(b.dtype)
+    b = d.tensor(label, shape, dtype, low=-9, high=9, special=None if d.special else False)
+    off = (b == 0) if d.special else (b == 0) | (b == -1)
+    return np.where(off, np.asarray(3, dtype=b.dtype), b).astype(b.dtype)

@@ -134,6 +134,8 @@ class RunSummary:
     run_id: str
     results: list[Result]
     exported: int = 0
+    #: Artifacts built now around a model another instance exported (values differ, the graph does not).
+    shared: int = 0
     cached: int = 0
 
     @property
@@ -428,10 +430,10 @@ def stage_instance(
         return every_backend(Outcome.SKIP, str(exc))
     if instance.prebuilt is not None:
         opset = artifact.opset  # the model's own, not the run's: nothing was exported
-    if summary is not None and artifact.fresh:
-        summary.exported += 1
-    elif summary is not None:
-        summary.cached += 1
+    if summary is not None:
+        summary.exported += artifact.exported
+        summary.shared += artifact.fresh and not artifact.exported
+        summary.cached += not artifact.fresh
     if artifact.export_error:
         return every_backend(Outcome.EXPORT_FAIL, artifact.export_error, opset)
     agreement, why = cached_agreement(instance, artifact)

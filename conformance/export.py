@@ -11,6 +11,7 @@ same exporter on the same input gives the same failure.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -188,6 +189,73 @@ def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+def model_key(instance: CaseInstance, exporter: str, opset: int) -> str:
+    """What determines the exported graph, and nothing that only changes its input values.
+
+    Instances that differ only in values (a case's plain, special and wide
+    draws) share one export. The drawn parameters name shapes, dtypes and
+    attributes; tensors a module holds (weights, constants a case built from
+    a drawn tensor) are hashed by value; the inputs a model is traced with
+    are hashed where they are not the instance's own.
+    """
+    import torch
+
+    parts = {
+        "format": ARTIFACT_FORMAT,
+        "case": instance.case.path,
+        "source": instance.case.source_hash,
+        "params": json.dumps(instance.params, sort_keys=True, default=str),
+        "module": module_fingerprint(instance.module),
+        "traced": _arrays_hash(instance.export_inputs) if instance.export_inputs is not None else "inputs",
+        "torch": torch.__version__,
+        "exporter": exporter,
+        "opset": opset,
+        "hash_seed": hash_seed(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _arrays_hash(arrays: Sequence[Any]) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.asarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def module_fingerprint(module: Any) -> str:
+    """A hash of every tensor a module holds: its state, and tensors kept as plain attributes (Fn's kwargs)."""
+    import torch
+
+    from .tensors import to_numpy
+
+    h = hashlib.sha256()
+
+    def add(name: str, value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            h.update(name.encode())
+            h.update(_arrays_hash([to_numpy(value.detach())]).encode())
+        elif isinstance(value, np.ndarray):
+            h.update(name.encode())
+            h.update(_arrays_hash([value]).encode())
+        elif isinstance(value, dict):
+            for k in sorted(value, key=str):
+                add(f"{name}.{k}", value[k])
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                add(f"{name}[{i}]", v)
+
+    if isinstance(module, torch.nn.Module):
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:  # non-persistent buffers too
+            add(name, tensor)
+        for prefix, sub in module.named_modules():
+            for attr, value in sorted(vars(sub).items()):
+                if not attr.startswith("_"):
+                    add(f"{prefix}.{attr}", value)
+    return h.hexdigest()
+
+
 def hash_seed() -> str:
     """'0' where this process hashes strings with the fixed seed 0, else 'random'.
 
@@ -254,6 +322,33 @@ class ArtifactCache:
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
+
+    def model_path(self, key: str) -> Path:
+        return self.root / "models" / key[:2] / key
+
+    def load_model(self, key: str) -> tuple[bytes | None, str] | None:
+        """An export shared by instances that differ only in values: (model, "") or (None, error); None if absent."""
+        folder = self.model_path(key)
+        try:
+            if (folder / layout.MODEL).exists():
+                return (folder / layout.MODEL).read_bytes(), ""
+            return None, (folder / "export_error.txt").read_text()
+        except OSError:
+            return None
+
+    def store_model(self, key: str, model_bytes: bytes | None, error: str) -> None:
+        folder = self.model_path(key)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}-", dir=folder.parent))
+        try:
+            if model_bytes is not None:
+                (tmp / layout.MODEL).write_bytes(model_bytes)
+            else:
+                (tmp / "export_error.txt").write_text(error)
+            with contextlib.suppress(OSError):  # another process stored the same export first
+                os.replace(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def load(self, key: str, inputs: tuple[np.ndarray, ...]) -> Artifact | None:
         directory = self.path(key)
@@ -436,27 +531,39 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
     if cached is not None:
         return cached
 
+    # Where torch itself may trap on the values (integer overflow in a division), it runs in a child.
+    isolated = oracle.needs_child(instance.inputs, str(instance.values))
+
+    def guarded(fn: Callable[..., Any], *args: Any) -> Any:
+        return oracle.in_child(fn, *args) if isolated else fn(*args)
+
     try:
-        source = oracle.run_torch(instance.module, instance.inputs)
+        source = guarded(oracle.run_torch, instance.module, instance.inputs)
     except Exception as exc:
         raise OracleError(f"torch eager cannot run {instance.id}: {exporter_message(exc)}") from exc
     truth = None
     floating = any(is_float(x.dtype) for x in source)
     if floating and instance.case.float64_truth:
         try:
-            truth = oracle.run_torch_float64(instance.module, instance.inputs)
+            truth = guarded(oracle.run_torch_float64, instance.module, instance.inputs)
         except Exception as exc:
             raise OracleError(f"torch float64 cannot run {instance.id}: {exporter_message(exc)}") from exc
 
-    model_bytes: bytes | None = None
-    export_error = ""
     spec: tuple[np.ndarray, ...] | None = None
     spec_error = ""
-    try:
-        traced_with = instance.export_inputs if instance.export_inputs is not None else instance.inputs
-        model_bytes = export_model(instance.module, traced_with, exporter, opset, instance.dynamic_axes)
-    except Exception as exc:
-        export_error = exporter_message(exc)
+    mkey = model_key(instance, exporter, opset)
+    shared = cache.load_model(mkey)
+    if shared is not None:
+        model_bytes, export_error = shared
+    else:
+        model_bytes, export_error = None, ""
+        try:
+            traced_with = instance.export_inputs if instance.export_inputs is not None else instance.inputs
+            # torchscript traces by running the module: on such values the trace itself can trap.
+            model_bytes = guarded(export_model, instance.module, traced_with, exporter, opset, instance.dynamic_axes)
+        except Exception as exc:
+            export_error = exporter_message(exc)
+        cache.store_model(mkey, model_bytes, export_error)
     if model_bytes is not None:
         try:
             spec = oracle.run_reference(model_bytes, instance.inputs)
@@ -467,4 +574,5 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
             spec = None
 
     oracles = Oracles(source=source, truth=truth, spec=spec, spec_error=spec_error)
-    return _save(cache, key, instance, exporter, opset, model_bytes, oracles, export_error)
+    artifact = _save(cache, key, instance, exporter, opset, model_bytes, oracles, export_error)
+    return dataclasses.replace(artifact, exported=shared is None)

@@ -311,6 +311,53 @@ def grid_values(seed: int, axis: int, dtype: np.dtype, low: float, high: float) 
     return np.array(line.reshape((GRID_SIDE, 1) if axis == 0 else (1, GRID_SIDE)), order="C")
 
 
+#: Rows of a structured input, in turn: what reductions, arg-reductions, sorts and normalizations get wrong.
+STRUCTURED_ROWS = ("nan", "+inf", "-inf", "ties", "signed-zeros", "one-nan")
+#: Where a structured input's rows run: along the last axis, or along the first.
+STRUCTURED_AXES = ("last", "first")
+#: Cases that reduce, sort or normalize along an axis get structured special instances.
+STRUCTURED_CATEGORIES = frozenset({"reduction", "sorting", "normalization", "pool", "attention", "embedding"})
+STRUCTURED_OP_CLASSES = frozenset({OpClass.REDUCTION, OpClass.NORMALIZATION})
+
+
+def structured(case: Case) -> bool:
+    """Whether a case's result depends on whole rows (a reduction, a sort, a normalization)."""
+    return case.category in STRUCTURED_CATEGORIES or case.op_class in STRUCTURED_OP_CLASSES
+
+
+def structured_values(values: np.ndarray, axis: str) -> np.ndarray:
+    """`values` with each row (along `axis`) one of STRUCTURED_ROWS in turn.
+
+    A row all NaN, all +inf, all -inf, all equal (ties), all zeros of mixed
+    sign, or plain with one NaN: the inputs a reduction or sort must handle
+    and random values almost never are. Integers have no NaN or infinity:
+    their rows are all INT_MIN, all INT_MAX, ties and zeros.
+    """
+    if values.ndim == 0 or values.size == 0 or values.dtype.kind == "b":
+        return values
+    out = np.array(values, copy=True)
+    view = np.moveaxis(out, -1 if axis == "last" else 0, -1)  # a view: writing a row writes `out`
+    integer = out.dtype.kind in "iu"
+    low, high = (np.iinfo(out.dtype).min, np.iinfo(out.dtype).max) if integer else (-np.inf, np.inf)
+    for r, index in enumerate(np.ndindex(view.shape[:-1])):
+        row = view[index]
+        kind = STRUCTURED_ROWS[r % len(STRUCTURED_ROWS)]
+        if kind == "ties":
+            row[:] = row[0]
+        elif kind == "signed-zeros":
+            row[:] = 0
+            row[::2] = -0.0
+        elif kind == "+inf":
+            row[:] = high
+        elif kind == "-inf" or (integer and kind == "nan"):
+            row[:] = low
+        elif kind == "nan":
+            row[:] = np.nan
+        elif kind == "one-nan" and not integer:
+            row[len(row) // 2] = np.nan
+    return out
+
+
 @dataclass
 class Draw:
     """The one way a case draws anything: labelled, recorded, reproducible.
@@ -326,6 +373,10 @@ class Draw:
     grid: bool = False
     #: Grid operands filled so far (the grid instance counts only when both were).
     grid_filled: int = 0
+    #: A structured draw (special mode): each input's rows along this axis are STRUCTURED_ROWS in turn.
+    structured: str = ""
+    #: Inputs a structured draw filled with rows (the instance counts only when one was).
+    structured_filled: int = 0
     #: A large draw: the last axis of drawn shapes crosses this length (0: tiny shapes as drawn).
     large: int = 0
     #: Shapes a large draw lengthened (the large instance counts only when one was).
@@ -458,7 +509,11 @@ class Draw:
         ):
             self.grid_filled += 1
             return grid_values(value_seed, self.grid_filled - 1, numpy_dtype(dtype), low, high)
-        return make_values(value_seed, tuple(shape), numpy_dtype(dtype), low, high, mode)
+        values = make_values(value_seed, tuple(shape), numpy_dtype(dtype), low, high, mode)
+        if self.structured and mode is Values.SPECIAL and values.ndim and values.size and values.dtype.kind != "b":
+            self.structured_filled += 1
+            return structured_values(values, self.structured)
+        return values
 
     def weights_seed(self, label: str = "weights_seed") -> int:
         return int(self.draw(label, st.integers(0, 2**31 - 1)))
@@ -672,9 +727,33 @@ def draw_covering(
     instances = list(found.values())[:max_examples]
     cover = Cover(cover)
     if cover is not Cover.NONE and mode is Values.SPECIAL:
-        grid = _drawn_with(case, seed=seed, salt=b"grid", make=lambda data: Draw(data, values=mode, grid=True))
-        if grid is not None and all(grid.id != i.id for i in instances):
-            instances.append(grid)
+        # One grid per dtype: each dtype has its own specials (INT_MIN and -1, float16's subnormals).
+        for dtype in domains.get("dtype") or [None]:
+            force = {} if dtype is None else {"dtype": dtype}
+            grid = _drawn_with(
+                case,
+                seed=seed,
+                salt=b"grid:" + _stable_json(force).encode(),
+                make=lambda data, f=force: Draw(data, values=mode, grid=True, force=f),
+            )
+            if grid is not None and all(grid.id != i.id for i in instances):
+                instances.append(grid)
+    if cover is not Cover.NONE and mode is Values.SPECIAL and structured(case):
+        # Rows along each axis in a floating dtype (NaN and infinities), and along the last in an integer one.
+        offered = [str(v) for v in domains.get("dtype", ())]
+        floating = next((t for t in offered if t in FLOATS), None)
+        integer = next((t for t in offered if t not in FLOATS and t != "bool"), None)
+        wanted = [(axis, floating) for axis in STRUCTURED_AXES] + ([("last", integer)] if integer else [])
+        for axis, dtype in wanted:
+            force = {} if dtype is None else {"dtype": dtype}
+            rows = _drawn_with(
+                case,
+                seed=seed,
+                salt=f"structured:{axis}:{dtype}".encode(),
+                make=lambda data, a=axis, f=force: Draw(data, values=mode, structured=a, force=f),
+            )
+            if rows is not None and all(rows.id != i.id for i in instances):
+                instances.append(rows)
     if cover is not Cover.NONE and mode is Values.PLAIN:
         side = LARGE_SIDES[case_seed(seed, case) % len(LARGE_SIDES)]
         large = _drawn_with(case, seed=seed, salt=b"large", make=lambda data: Draw(data, values=mode, large=side))
@@ -756,7 +835,12 @@ def _drawn_with(
             _merge(domains, d.domains)
         for k, v in d.contexts.items() if contexts is not None else ():
             contexts.setdefault(k, v)
-        if _holds(instance.params, d.force) and (not d.grid or d.grid_filled == 2) and (not d.large or d.lengthened):
+        if (
+            _holds(instance.params, d.force)
+            and (not d.grid or d.grid_filled == 2)
+            and (not d.large or d.lengthened)
+            and (not d.structured or d.structured_filled)
+        ):
             got.append(instance)
 
     collect()

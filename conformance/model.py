@@ -252,6 +252,8 @@ class Artifact:
     export_error: str = ""
     #: True when this artifact was built in this process rather than read from the cache.
     fresh: bool = False
+    #: True when building it ran the exporter: a fresh artifact may share a model another instance exported.
+    exported: bool = False
 
     @property
     def model_path(self) -> Path:

@@ -7,12 +7,68 @@ They are computed once, when an artifact is built, and cached with it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any
+import faulthandler
+import os
+import pickle
+import signal
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .tensors import flatten_outputs, to_numpy, to_torch
+
+T = TypeVar("T")
+
+
+class ChildCrashed(RuntimeError):
+    """torch itself died on the inputs (a signal, not an exception): a finding about torch, not a lost run."""
+
+
+def in_child(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a forked child, so a trap in torch's own kernels costs the instance, not the process.
+
+    torch's CPU kernels divide integers with the machine's divide instruction:
+    `torch.div(INT_MIN, -1, rounding_mode="trunc")` raises SIGFPE and takes the
+    caller down. Special and wide integer inputs meet that quotient on purpose,
+    so their oracles and torchscript's tracing (which runs the module) run here.
+    An exception in the child comes back as a RuntimeError with its text.
+    """
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork beside threads: the child only computes
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        faulthandler.disable()  # a trap here is the expected news, reported by the parent: no dump
+        try:
+            try:
+                payload = pickle.dumps(("ok", fn(*args)))
+            except BaseException as exc:
+                payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as inp:
+        data = inp.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        raise ChildCrashed(f"torch died with {name} (the process, not an exception)")
+    if not data:
+        raise ChildCrashed(f"torch's child process ended with status {os.waitstatus_to_exitcode(status)} and no result")
+    kind, value = pickle.loads(data)
+    if kind == "error":
+        raise RuntimeError(value)
+    return value
+
+
+def needs_child(inputs: Sequence[np.ndarray], values: str) -> bool:
+    """Integer inputs drawn outside their plain range can hold INT_MIN beside -1."""
+    return values != "plain" and any(np.asarray(x).dtype.kind in "iu" for x in inputs)
 
 
 def run_torch(module: Any, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +120,47 @@ def test_dynamic_axes_are_exported_as_dynamic(tmp_path: Path, exporter: str) -> 
     dim0 = onnx.load(str(art.model_path)).graph.input[0].type.tensor_type.shape.dim[0]
     assert dim0.dim_param and not dim0.dim_value, dim0
     assert art.oracles.spec is not None and art.oracles.spec[0].shape[0] == inst.inputs[0].shape[0]
+
+
+def test_torch_trapping_on_int_min_by_minus_one_costs_the_instance_not_the_process(tmp_path: Path) -> None:
+    """torch.div(INT_MIN, -1, rounding_mode='trunc') raises SIGFPE in torch's CPU kernel (torch 2.13)."""
+    from conformance.export import OracleError
+    from conformance.oracle import in_child
+
+    (case,) = select_cases(discover_cases(), "elementwise/div_trunc")
+    inst = next(
+        i
+        for i in draw_instances(case, seed=0, max_examples=1, values="special", cover="each")
+        if i.inputs[0].dtype == np.int32
+    )
+    with pytest.raises(OracleError, match="SIGFPE"):
+        build_artifact(inst, "dynamo", 18, ArtifactCache(tmp_path))
+    # An exception in the child comes back with its text; a value comes back as it is.
+    assert in_child(sum, [1, 2, 3]) == 6
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        in_child(lambda: 1 // 0)
+
+
+def test_value_modes_share_one_export_and_weights_keep_models_apart(tmp_path: Path) -> None:
+    """Plain, special and wide draws of one instance differ only in values: the exporter runs once."""
+    from conformance.export import model_key
+
+    cache = ArtifactCache(tmp_path)
+    (case,) = select_cases(discover_cases(), "elementwise/add")
+    modes = [draw_instances(case, seed=3, max_examples=1, values=m)[0] for m in ("plain", "special", "wide")]
+    assert len({i.id for i in modes}) == 3 and len({model_key(i, "dynamo", 18) for i in modes}) == 1
+    built = [build_artifact(i, "dynamo", 18, cache) for i in modes]
+    assert [a.exported for a in built] == [True, False, False] and all(a.fresh for a in built)
+    assert len({(a.directory / "model.onnx").read_bytes() for a in built}) == 1
+    # Each keeps its own inputs and oracles.
+    assert len({a.directory for a in built}) == 3
+    assert not np.array_equal(read_tensor(built[0].directory / "test_data_set_0" / "input_0.pb"), modes[1].inputs[0])
+
+    # A tensor held by the module (a weight, a constant) is part of the graph: other values, another model.
+    linear = select_cases(discover_cases(), "linalg/linear")[0]
+    (a,) = draw_instances(linear, seed=0, max_examples=1)
+    other = dataclasses.replace(a, module=copy.deepcopy(a.module))
+    with torch.no_grad():
+        next(other.module.parameters()).add_(1.0)
+    assert model_key(other, "dynamo", 18) != model_key(a, "dynamo", 18)
+    assert model_key(a, "dynamo", 18) != model_key(a, "torchscript", 18) != model_key(a, "dynamo", 17)

@@ -23,7 +23,7 @@ from conformance.generate import (
     select_cases,
     special_values,
 )
-from conformance.model import Values
+from conformance.model import Values, is_float
 
 DRAW_SCRIPT = """
 import hashlib, json, sys
@@ -247,11 +247,59 @@ def test_a_binary_case_in_special_mode_gets_the_grid_of_both_operands_specials()
     (case,) = select_cases(discover_cases(), "elementwise/add")
     drawn = draw_covering(case, seed=0, max_examples=1, values=Values.SPECIAL, cover=Cover.EACH)
     grids = [i for i in drawn.instances if [x.shape for x in i.inputs] == [(GRID_SIDE, 1), (1, GRID_SIDE)]]
-    assert len(grids) == 1, [x.shape for i in drawn.instances for x in i.inputs]
-    a, b = grids[0].inputs
-    pool = special_values(a.dtype)
-    pairs = {(x.tobytes(), y.tobytes()) for x in a.reshape(-1) for y in b.reshape(-1)}
-    assert all((x.tobytes(), y.tobytes()) in pairs for x in pool for y in pool), "every special meets every special"
+    dtypes = sorted(str(i.inputs[0].dtype) for i in grids)
+    assert dtypes == sorted(set(dtypes)) and len(dtypes) == len(drawn.domains["dtype"]), f"one grid per dtype: {dtypes}"
+    for grid in grids:
+        a, b = grid.inputs
+        pool = special_values(a.dtype)
+        pairs = {(x.tobytes(), y.tobytes()) for x in a.reshape(-1) for y in b.reshape(-1)}
+        missing = [(x, y) for x in pool for y in pool if (x.tobytes(), y.tobytes()) not in pairs]
+        assert not missing, f"add's {a.dtype} grid: specials that never meet: {missing[:5]}"
+
+
+def test_integer_division_grids_put_int_min_beside_minus_one() -> None:
+    """The one overflowing quotient, which traps x86's divide: the divisor may be -1 in special mode, never 0."""
+    for name in ("elementwise/div_floor", "elementwise/div_trunc", "remainder", "fmod"):
+        (case,) = select_cases(discover_cases(), name)
+        drawn = draw_covering(case, seed=0, max_examples=1, values=Values.SPECIAL, cover=Cover.EACH)
+        met = set()
+        for i in drawn.instances:
+            a, b = i.inputs
+            if a.dtype.kind == "i" and a.dtype.itemsize >= 4:
+                assert not (b == 0).any(), f"{name}: a zero divisor in {i.id}"
+                low = np.iinfo(a.dtype).min
+                met |= {str(a.dtype) for x, y in np.broadcast(a, b) if x == low and y == -1}
+        assert met >= {"int32", "int64"}, f"{name}: INT_MIN never meets -1 (met in {sorted(met)})"
+
+
+def test_reductions_and_sorts_get_rows_all_nan_all_infinite_tied_and_signed_zeros() -> None:
+    from conformance.generate import STRUCTURED_AXES, structured_values
+
+    for name in ("reduction/sum", "sorting/argsort", "normalization/layer_norm", "reduction/argmax"):
+        (case,) = select_cases(discover_cases(), name)
+        drawn = draw_covering(case, seed=0, max_examples=1, values=Values.SPECIAL, cover=Cover.EACH)
+        floats = [x.astype(np.float64) for i in drawn.instances for x in i.inputs if x.ndim >= 2 and is_float(x.dtype)]
+        rows = [x.reshape(-1, x.shape[-1]) for x in floats] + [
+            np.moveaxis(x, 0, -1).reshape(-1, len(x)) for x in floats
+        ]
+        seen = {"nan": False, "+inf": False, "-inf": False, "ties": False, "signed-zeros": False}
+        for r in (r for block in rows for r in block if r.size >= 2):
+            seen["nan"] |= bool(np.isnan(r).all())
+            seen["+inf"] |= bool((r == np.inf).all())
+            seen["-inf"] |= bool((r == -np.inf).all())
+            seen["ties"] |= bool(np.isfinite(r).all() and (r == r[0]).all() and r[0] != 0)
+            seen["signed-zeros"] |= bool((r == 0).all() and np.signbit(r).any() and not np.signbit(r).all())
+        assert all(seen.values()), f"{name}: structured rows never drawn: {[k for k, v in seen.items() if not v]}"
+    # Along the first axis too: a reduction over dim 0 sees the same rows.
+    x = structured_values(np.ones((6, 2, 3), np.float32), STRUCTURED_AXES[1])
+    assert np.isnan(x[:, 0, 0]).all() and (x[:, 0, 1] == np.inf).all()
+
+
+def test_elementwise_cases_get_no_structured_instances() -> None:
+    (case,) = select_cases(discover_cases(), "transcendental/exp")
+    plain = draw_covering(case, seed=0, max_examples=2, values=Values.SPECIAL, cover=Cover.NONE)
+    covered = draw_covering(case, seed=0, max_examples=2, values=Values.SPECIAL, cover=Cover.EACH)
+    assert [i.id for i in plain.instances] == [i.id for i in covered.instances]
 
 
 def test_value_modes_draw_the_same_parameters_and_distinct_ids() -> None:

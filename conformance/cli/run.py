@@ -193,11 +193,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = _run_with_progress(options, args.quiet, console, run_id=run_id, resume=run_id is not None)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
     console.print(f"run {summary.run_id}: {len(summary.results)} results ({counts or 'none'})")
-    console.print(f"artifacts: {summary.exported} exported, {summary.cached} from cache")
+    console.print(
+        f"artifacts: {summary.exported} exported, {summary.shared} sharing an exported model, "
+        f"{summary.cached} from cache"
+    )
     for r in summary.failed[:20]:
         first = r.message.splitlines()[0] if r.message else ""
         console.print(
-            f"  {r.outcome} {r.case_id} on {r.backend} ({r.exporter}, opset {r.opset}, {r.values}): {first[:200]}", markup=False, soft_wrap=True
+            f"  {r.outcome} {r.case_id} on {r.backend} ({r.exporter}, opset {r.opset}, {r.values}): {first[:200]}",
+            markup=False,
+            soft_wrap=True,
         )
     if args.out:
         with Store(options.db) as store:
