@@ -49,7 +49,12 @@ def default_cache_dir() -> Path:
 
 @contextlib.contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporters print progress and deprecation chatter; a run's output is ours."""
+    """The exporters print progress and deprecation chatter; a run's output is ours.
+
+    torchscript's C++ side prints the whole TorchScript IR of a graph it fails
+    on straight to file descriptor 1, past Python's sys.stdout: that descriptor
+    is pointed at /dev/null for the export too. What failed is in the message.
+    """
     loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -59,12 +64,31 @@ def _quiet_exporter() -> Iterator[None]:
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
             contextlib.redirect_stderr(io.StringIO()),
+            _fd_to_null(1),
         ):
             warnings.simplefilter("ignore")
             yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _fd_to_null(fd: int) -> Iterator[None]:
+    try:
+        sys.stdout.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no such descriptor (an embedding host): nothing to quiet
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(null)
 
 
 DynamicAxes = tuple[Mapping[int, str], ...] | None

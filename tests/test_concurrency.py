@@ -122,8 +122,13 @@ def test_a_killed_nightly_resumes_to_the_whole_run(
     assert proc.returncode == -signal.SIGKILL, f"the nightly ended before its kill point ({seen}/{want} results)"
     with Store(db) as store:
         (stopped,) = store.runs()
-    assert stopped.status == "running", "a killed run must not look complete"
     kept = _keys(db, stopped.id)
+    if stopped.status == "complete":
+        # The last results arrive within one poll of each other: the kill can land after the run closed
+        # (while it writes its reports). Complete is then true, and nothing may be missing.
+        assert kept == whole_run, f"a run marked complete holds {len(kept)} of {len(whole_run)} results"
+        return
+    assert stopped.status == "running", "a killed run must not look complete"
     assert len(kept) >= seen and set(kept) <= set(whole_run)
 
     resumed = conformance("run", "--quiet", "--resume", "latest", "--db", str(db))

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import certification, expectations, library, results, run
+from . import certification, expectations, findings, library, results, run
 from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (run, results, expectations, library, certification):
+    for group in (run, results, findings, expectations, library, certification):
         group.register(sub)
     return parser
 

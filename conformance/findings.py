@@ -1,0 +1,402 @@
+"""Findings: failing results clustered by root cause, each with the party at fault and the evidence.
+
+A failure is worth little as a row. The same backend bug shows up as many
+rows (every exporter, opset, value mode and draw that reaches it), and a
+different seed draws new rows of the same bug. A finding is the one cause
+behind them: its signature (who, which op, which dtype, which outcome, and
+the message with its numbers and names taken out) has a stable id, so the
+same cause has the same id in every run.
+
+Attribution works from what every backend did on the same exported graph,
+not from two oracles alone (DESIGN: attribution by consensus):
+
+- an export that fails is the exporter's;
+- where torch and the ONNX reference evaluator diverge, the other backends
+  decide: when most of them side with torch, the reference evaluator is wrong
+  (and a backend that sided with it too); when they side with the reference,
+  the exported graph is (the exporter, or the spec where the ONNX text allows
+  both);
+- where the oracles agree and one backend differs from them while its peers
+  pass, the backend is at fault; where nearly every backend differs the same
+  way, the question is the spec (special values) or our case (its truth or
+  tolerance), not one backend.
+
+This stage reads results from the store and writes nothing: it can run on
+any recorded run, and `localize` later narrows a finding's op to its node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import FAILING, OracleAgreement, Outcome, Result
+
+#: Backends that are the ONNX reference evaluator or a variant of another backend: they do not vote twice.
+REFERENCE = "reference"
+_VARIANT_OF = {"onnxruntime-noopt": "onnxruntime"}
+#: Share of the other backends that must fail the same way before the case or spec is questioned.
+CONSENSUS = 0.75
+
+
+class Party:
+    BACKEND = "backend"
+    EXPORTER = "exporter"
+    REFERENCE = "reference"
+    SPEC = "spec"
+    CASE = "case"
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
+_HEX = re.compile(r"\b[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
+_QUOTED_NAME = re.compile(r"'[A-Za-z_][\w./-]*'")
+
+
+def normalize_message(message: str) -> str:
+    """The first line of a message without what differs between instances of one cause.
+
+    Numbers, hashes, paths and quoted names (of nodes, values, files) go, so
+    two draws of the same bug read alike.
+    """
+    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+    line = _PATH.sub("<path>", line)
+    line = _HEX.sub("<hex>", line)
+    line = _QUOTED_NAME.sub("<name>", line)
+    line = _NUMBER.sub("<n>", line)
+    return re.sub(r"\s+", " ", line)[:200]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    party: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One root cause behind one or more failing results."""
+
+    id: str
+    #: The backend at fault, or "*" when the fault is the graph's (exporter, spec, case) on every backend.
+    backend: str
+    #: The exporter that made the graphs ("*" when the cause shows with both).
+    exporter: str
+    #: The op in question: the culprit node's op type once localized, until then the case's path.
+    op: str
+    dtype: str
+    outcome: str
+    message: str
+    party: str
+    evidence: str
+    #: Instance ids (case ids with their hash) the finding covers, and the results it explains.
+    instances: tuple[str, ...]
+    results: int
+    cases: tuple[str, ...]
+    #: The culprit node, once localized (name, op type, attributes, input shapes and dtypes).
+    node: Mapping[str, Any] | None = None
+    status: str = "new"
+    first_seen: str = ""
+    last_seen: str = ""
+    repro: str = ""
+    #: One result of the finding, to localize and reproduce it from.
+    example: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def signature(self) -> dict[str, str]:
+        return signature_of(self.backend, self.exporter, self.op, self.dtype, self.outcome, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "backend": self.backend,
+            "exporter": self.exporter,
+            "op": self.op,
+            "node": dict(self.node) if self.node else None,
+            "dtype": self.dtype,
+            "outcome": self.outcome,
+            "message": self.message,
+            "party": self.party,
+            "evidence": self.evidence,
+            "status": self.status,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "instances": len(self.instances),
+            "results": self.results,
+            "cases": list(self.cases),
+            "repro": self.repro,
+            "example": dict(self.example),
+        }
+
+
+def signature_of(backend: str, exporter: str, op: str, dtype: str, outcome: str, message: str) -> dict[str, str]:
+    return {"backend": backend, "exporter": exporter, "op": op, "dtype": dtype, "outcome": outcome, "message": message}
+
+
+def finding_id(signature: Mapping[str, str]) -> str:
+    """Derived from the signature alone: the same cause has the same id in every run and on every machine."""
+    return "F" + hashlib.sha256(json.dumps(dict(signature), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _dtype(result: Result) -> str:
+    params = result.params or {}
+    for key in ("dtype", "from", "src_dtype"):
+        if isinstance(params.get(key), str):
+            return str(params[key])
+    return "-"
+
+
+def _side(result: Result) -> str:
+    """Which oracle a backend's outputs sided with where torch and the reference evaluator diverge."""
+    text = result.message
+    if "matches the reference evaluator" in text:
+        return "reference"
+    if "matches torch, not the reference evaluator" in text:
+        return "torch"
+    return "neither"
+
+
+def _voter(backend: str) -> str:
+    return _VARIANT_OF.get(backend, backend)
+
+
+def _sides(results: Iterable[Result]) -> Counter[str]:
+    """How the backends (one vote per backend family, the reference evaluator not voting) sided."""
+    voters = {_voter(r.backend): r for r in results if r.backend != REFERENCE}
+    return Counter(_side(r) for r in voters.values())
+
+
+def _named(sides: Counter[str]) -> str:
+    return ", ".join(f"{v} with {k}" for k, v in sorted(sides.items()))
+
+
+def divergence(peers: Sequence[Result]) -> Attribution:
+    """Who is wrong where torch and the ONNX reference evaluator diverge on a graph: the backends decide."""
+    sides = _sides(peers)
+    exporter = peers[0].exporter
+    if sides["torch"] > sides["reference"]:
+        return Attribution(
+            Party.REFERENCE,
+            f"torch and the ONNX reference evaluator diverge; the backends side with torch ({_named(sides)}): "
+            "the reference evaluator is wrong on this graph",
+        )
+    if sides["reference"] > sides["torch"]:
+        return Attribution(
+            Party.EXPORTER,
+            f"torch and the ONNX reference evaluator diverge; the backends side with the reference "
+            f"({_named(sides)}): the graph torch's {exporter} exporter wrote computes something other than "
+            "torch (or the spec allows both)",
+        )
+    return Attribution(
+        Party.SPEC, f"torch and the ONNX reference evaluator diverge, and the backends split ({_named(sides)})"
+    )
+
+
+def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attribution:
+    """Whose fault one failing result is, from what the other backends did on the same graph."""
+    if outcome is Outcome.EXPORT_FAIL:
+        return Attribution(Party.EXPORTER, f"torch's {result.exporter} exporter raised at opset {result.opset}")
+    voters = {
+        _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
+    }
+    if result.oracle is OracleAgreement.DIVERGE:
+        return Attribution(
+            Party.BACKEND,
+            f"torch and the ONNX reference evaluator diverge, and {result.backend} matches neither "
+            f"(the others: {_named(_sides(voters.values()))})",
+        )
+    if outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
+        ran = sum(
+            p.outcome in (Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL) for p in voters.values()
+        )
+        return Attribution(
+            Party.BACKEND, f"{outcome} on {result.backend}; {ran} of {len(voters)} other backends ran the same graph"
+        )
+    same = sum(_actual(p) is outcome for p in voters.values())
+    passed = sum(p.outcome is Outcome.PASS for p in voters.values())
+    oracles = "torch and the ONNX reference evaluator agree"
+    if len(voters) >= 2 and same / len(voters) >= CONSENSUS:
+        party = Party.SPEC if outcome is Outcome.SPECIAL else Party.CASE
+        why = (
+            "the spec leaves this special value open, or the backends follow one convention against it"
+            if party == Party.SPEC
+            else "the case's truth or tolerance is in question"
+        )
+        return Attribution(party, f"{oracles}, but {same} of {len(voters)} other backends also give {outcome}: {why}")
+    return Attribution(
+        Party.BACKEND,
+        f"{oracles}; {passed} of {len(voters)} other backends pass on the same graph"
+        + (f" ({same} fail the same way)" if same else ""),
+    )
+
+
+def _actual(r: Result) -> Outcome:
+    """What the backend did, before an expectation waived it."""
+    raw = r.waiver.get("actual") if r.waiver else None
+    return Outcome(raw) if raw else r.outcome
+
+
+_DIVERGE_KIND = re.compile(r"reference evaluator vs torch: (\w[\w-]*)")
+
+
+def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) -> list[Finding]:
+    """The findings behind a run's results, largest first; `ops` maps a result key to its localized op.
+
+    A divergence between the oracles is a finding even where every backend
+    passed (each matched one oracle): the exported graph or the reference
+    evaluator is wrong, and that is news for the exporter or for ONNX. Where
+    the reference evaluator is the wrong one, a backend that sided with it is
+    wrong too.
+    """
+    by_graph: dict[tuple[str, str, int], list[Result]] = defaultdict(list)
+    for r in results:
+        by_graph[_graph_key(r)].append(r)
+    groups: dict[str, dict[str, Any]] = {}
+
+    def add(r: Result, outcome: Outcome, attribution: Attribution, message: str, backend: str, exporter: str) -> None:
+        op = (ops or {}).get(result_key(r)) or r.case_id.split("[", 1)[0]
+        sig = signature_of(backend, exporter, op, _dtype(r), str(outcome), normalize_message(message))
+        fid = finding_id(sig)
+        g = groups.setdefault(
+            fid, {"sig": sig, "attr": attribution, "instances": set(), "cases": set(), "n": 0, "ex": r}
+        )
+        g["instances"].add(r.case_id)
+        g["cases"].add(r.case)
+        g["n"] += 1
+
+    for peers in by_graph.values():
+        diverged = next((p for p in peers if p.oracle is OracleAgreement.DIVERGE), None)
+        verdict = divergence(peers) if diverged is not None else None
+        if diverged is not None and verdict is not None:
+            kind = _DIVERGE_KIND.search(diverged.message)
+            outcome = Outcome(kind.group(1)) if kind and kind.group(1) in set(Outcome) else Outcome.MISMATCH
+            graph_party = REFERENCE if verdict.party == Party.REFERENCE else "*"
+            add(diverged, outcome, verdict, "oracles diverge", graph_party, diverged.exporter)
+        for r in peers:
+            outcome = _actual(r)
+            if outcome in FAILING and outcome is not Outcome.XPASS:
+                attribution = attribute(r, outcome, peers)
+                own = attribution.party == Party.BACKEND
+                add(r, outcome, attribution, r.message, r.backend if own else "*", "*" if own else r.exporter)
+            elif (
+                verdict is not None
+                and verdict.party == Party.REFERENCE
+                and r.backend != REFERENCE
+                and _side(r) == "reference"
+            ):
+                why = Attribution(
+                    Party.BACKEND,
+                    f"{r.backend} sides with the ONNX reference evaluator, which is wrong here: {verdict.evidence}",
+                )
+                add(
+                    r,
+                    Outcome.MISMATCH,
+                    why,
+                    "sides with the reference evaluator against torch and the other backends",
+                    r.backend,
+                    "*",
+                )
+    findings = [
+        Finding(
+            id=fid,
+            party=g["attr"].party,
+            evidence=g["attr"].evidence,
+            instances=tuple(sorted(g["instances"])),
+            results=g["n"],
+            cases=tuple(sorted(g["cases"])),
+            example=_example(g["ex"]),
+            **g["sig"],
+        )
+        for fid, g in groups.items()
+    ]
+    return sorted(findings, key=lambda f: (-f.results, f.id))
+
+
+def result_key(r: Result) -> str:
+    return f"{r.case_id}|{r.backend}|{r.exporter}|{r.opset}"
+
+
+def _graph_key(r: Result) -> tuple[str, str, int]:
+    return (r.case_id, r.exporter, r.opset)
+
+
+def _example(r: Result) -> dict[str, Any]:
+    return {
+        "case_id": r.case_id,
+        "backend": r.backend,
+        "exporter": r.exporter,
+        "opset": r.opset,
+        "values": str(r.values),
+        "message": r.message.splitlines()[0][:300] if r.message else "",
+    }
+
+
+def with_history(
+    current: Sequence[Finding], earlier: Sequence[tuple[str, Sequence[Finding]]], run_id: str, started: str
+) -> list[Finding]:
+    """Each finding's status against earlier runs (oldest first): new, known, and the fixed ones from the last run.
+
+    `earlier` holds (run started, findings) of the runs before this one in its series.
+    """
+    from dataclasses import replace
+
+    first: dict[str, str] = {}
+    for when, found in earlier:
+        for f in found:
+            first.setdefault(f.id, when)
+    out = [
+        replace(f, status="known" if f.id in first else "new", first_seen=first.get(f.id, started), last_seen=started)
+        for f in current
+    ]
+    if earlier:
+        when, last = earlier[-1]
+        now = {f.id for f in current}
+        out += [
+            replace(f, status="fixed", first_seen=first.get(f.id, when), last_seen=when, results=0)
+            for f in last
+            if f.id not in now
+        ]
+    return out
+
+
+#: Earlier runs of a series a run's findings are compared with: enough to say new or known, and cheap.
+HISTORY_RUNS = 10
+
+
+def run_findings(store: Any, run_id: str) -> list[Finding]:
+    """A recorded run's findings, each with its status against the earlier runs of its series."""
+    from .history import series_runs
+
+    run = store.run(run_id)
+    earlier = [r for r in series_runs(store, run, limit=HISTORY_RUNS + 1) if r.id != run.id]
+    history = [(r.started, cluster(store.results(r.id))) for r in earlier]
+    return with_history(cluster(store.results(run.id)), history, run.id, run.started)
+
+
+def format_text(findings: Sequence[Finding], limit: int = 60) -> str:
+    """One line a finding, newest and largest first; the evidence below it."""
+    if not findings:
+        return "no findings: every result passed or was unsupported"
+    parties = Counter(f.party for f in findings if f.status != "fixed")
+    lines = [
+        f"{sum(f.status != 'fixed' for f in findings)} findings ("
+        + ", ".join(f"{n} {p}" for p, n in sorted(parties.items()))
+        + f"), {sum(f.status == 'fixed' for f in findings)} fixed since the last run"
+    ]
+    order = {"new": 0, "known": 1, "fixed": 2}
+    for f in sorted(findings, key=lambda f: (order.get(f.status, 3), -f.results, f.id))[:limit]:
+        who = f.backend if f.backend != "*" else f"{f.exporter} export"
+        lines.append(
+            f"{f.id} [{f.status}] {f.party}: {who}, {f.op} ({f.dtype}) {f.outcome}, "
+            f"{f.results} results in {len(f.instances)} instances"
+        )
+        lines.append(f"    {f.message}")
+        lines.append(f"    evidence: {f.evidence}")
+    if len(findings) > limit:
+        lines.append(f"... and {len(findings) - limit} more (--json lists every one)")
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Findings: failures clustered by root cause, attributed by what every backend did on the same graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conformance.findings import Party, cluster, finding_id, normalize_message, with_history
+from conformance.model import FAILING, OracleAgreement, Outcome
+from conformance.store import Store
+
+from .conftest import conformance, make_result
+
+MISMATCH = "output 0: 3 of 54 elements off tolerance (rtol=0.0312, atol=0.0312); worst at output 0 [1, 2]: got 19.0"
+
+
+def _graph(case_id: str, outcomes: dict[str, Outcome], message: str = MISMATCH, **fields: object) -> list:
+    return [
+        make_result(case_id, o, backend=b, message=message if o in FAILING else "", **fields)
+        for b, o in outcomes.items()
+    ]
+
+
+def test_one_backend_bug_seen_in_many_draws_is_one_finding_with_a_stable_id() -> None:
+    ok, bad = Outcome.PASS, Outcome.MISMATCH
+    results = []
+    for case_id in ("reduction/sum[aaaaaaaaaaaa]", "reduction/sum[bbbbbbbbbbbb]"):
+        for exporter in ("dynamo", "torchscript"):
+            for opset in (17, 21):
+                peers = {"onnxruntime": ok, "openvino": bad, "tvm": ok, "reference": ok}
+                results += _graph(case_id, peers, exporter=exporter, opset=opset, params={"dtype": "float16"})
+    (finding,) = cluster(results)
+    assert finding.backend == "openvino" and finding.party == Party.BACKEND
+    assert finding.results == 8 and len(finding.instances) == 2 and finding.op == "reduction/sum"
+    assert "2 of 2 other backends pass" in finding.evidence, finding.evidence
+    # Another seed draws other instances of the same bug: the same id.
+    again = cluster(
+        _graph(
+            "reduction/sum[cccccccccccc]", {"onnxruntime": ok, "openvino": bad, "tvm": ok}, params={"dtype": "float16"}
+        )
+    )
+    assert [f.id for f in again] == [finding.id]
+    # Another dtype is another signature.
+    other = cluster(
+        _graph("reduction/sum[dddddddddddd]", {"onnxruntime": ok, "openvino": bad}, params={"dtype": "int32"})
+    )
+    assert other[0].id != finding.id
+
+
+def test_messages_lose_numbers_paths_hashes_and_names_but_keep_their_words() -> None:
+    a = normalize_message(
+        "output 0: 3 of 54 elements off (rtol=0.03); at /tmp/x/y.onnx node 'Add_12' 0x7f3a deadbeef12"
+    )
+    b = normalize_message(
+        "output 1: 9 of 7 elements off (rtol=1e-05); at /home/u/z.onnx node 'Mul_3' 0x1 cafebabe99\nmore"
+    )
+    assert a == b and "elements off" in a and "<path>" in a
+
+
+def test_an_export_failure_is_the_exporters_on_every_backend() -> None:
+    results = _graph(
+        "shape/interpolate[aaaaaaaaaaaa]",
+        {"onnxruntime": Outcome.EXPORT_FAIL, "openvino": Outcome.EXPORT_FAIL},
+        exporter="torchscript",
+        message="UnsupportedOperatorError: Exporting the operator 'aten::_upsample_nearest_exact2d' to ONNX opset 17",
+    )
+    (finding,) = cluster(results)
+    assert (finding.party, finding.backend, finding.exporter, finding.results) == (
+        Party.EXPORTER,
+        "*",
+        "torchscript",
+        2,
+    )
+
+
+def _diverging(sides: dict[str, str]) -> list:
+    """One graph on which torch and the reference evaluator diverge; each backend sided as given."""
+    text = {
+        "torch": "oracles diverge (reference evaluator vs torch: special: 1 special-value mismatches); the backend matches torch, not the reference evaluator",
+        "reference": "oracles diverge (reference evaluator vs torch: special: 1 special-value mismatches); the backend matches the reference evaluator",
+        "neither": "oracles diverge (reference evaluator vs torch: special: ...); the backend matches neither. Against the reference evaluator: output 0",
+    }
+    return [
+        make_result(
+            "reduction/amax[aaaaaaaaaaaa]",
+            Outcome.SPECIAL if side == "neither" else Outcome.PASS,
+            backend=backend,
+            message=text[side],
+            oracle=OracleAgreement.DIVERGE,
+        )
+        for backend, side in sides.items()
+    ]
+
+
+def test_when_backends_side_with_torch_the_reference_evaluator_is_wrong_and_so_is_a_backend_that_agrees_with_it() -> (
+    None
+):
+    found = cluster(
+        _diverging({"onnxruntime": "torch", "openvino": "torch", "tinygrad": "reference", "reference": "reference"})
+    )
+    by_party = {f.party: f for f in found}
+    assert by_party[Party.REFERENCE].backend == "reference" and "side with torch" in by_party[Party.REFERENCE].evidence
+    assert by_party[Party.BACKEND].backend == "tinygrad", [f.to_dict() for f in found]
+    assert len(found) == 2
+
+
+def test_when_backends_side_with_the_reference_the_exported_graph_is_in_question() -> None:
+    found = cluster(
+        _diverging({"onnxruntime": "reference", "openvino": "reference", "tvm": "neither", "reference": "reference"})
+    )
+    parties = sorted((f.party, f.backend) for f in found)
+    assert parties == [(Party.BACKEND, "tvm"), (Party.EXPORTER, "*")], parties
+
+
+def test_when_every_backend_gives_the_same_special_outcome_the_spec_is_in_question() -> None:
+    results = _graph(
+        "reduction/argmax[aaaaaaaaaaaa]",
+        {b: Outcome.SPECIAL for b in ("onnxruntime", "openvino", "tvm", "iree")} | {"reference": Outcome.PASS},
+    )
+    found = cluster(results)
+    assert {f.party for f in found} == {Party.SPEC} and {f.backend for f in found} == {"*"}
+    assert "4 of" not in found[0].evidence and "3 of 3 other backends" in found[0].evidence
+
+
+def test_status_is_new_known_or_fixed_against_earlier_runs() -> None:
+    ok, bad = Outcome.PASS, Outcome.MISMATCH
+    a = cluster(_graph("reduction/sum[aaaaaaaaaaaa]", {"onnxruntime": ok, "openvino": bad, "tvm": ok}))
+    b = cluster(_graph("reduction/prod[aaaaaaaaaaaa]", {"onnxruntime": bad, "openvino": ok, "tvm": ok}))
+    now = with_history(a, [("t0", a + b)], "run2", "t1")
+    status = {f.id: f.status for f in now}
+    assert status == {a[0].id: "known", b[0].id: "fixed"}
+    assert [f.first_seen for f in now if f.status == "known"] == ["t0"]
+    assert {f.status for f in with_history(a, [], "run1", "t0")} == {"new"}
+    assert finding_id(a[0].signature) == a[0].id
+
+
+def test_findings_of_a_real_run_from_the_cli(tmp_path: Path) -> None:
+    """INT_MIN / -1 and the specials of division: a crash on onnxruntime, divergences, fewer findings than rows."""
+    db = str(tmp_path / "r.sqlite")
+    proc = conformance(
+        "run", "--quiet", "--cases", "div_floor", "--values", "special", "--cover", "each", "--exporters", "dynamo,torchscript",
+        "--backends", "onnxruntime,reference", "--expectations", "none", "--db", db,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    with Store(Path(db)) as store:
+        (run,) = store.runs()
+        failing = [r for r in store.results(run.id) if r.outcome in FAILING]
+    listed = conformance("findings", "--db", db, "--json")
+    assert listed.returncode in (0, 1), listed.stderr
+    found = json.loads(listed.stdout)
+    # Every failing row belongs to a finding, and draws of one cause share it; divergences of the two
+    # oracles are findings of their own (about the exporter or the reference evaluator).
+    from_failures = [f for f in found if f["message"] != "oracles diverge"]
+    assert failing and sum(f["results"] for f in from_failures) == len(failing)
+    assert 0 < len(from_failures) < len(failing), (len(from_failures), len(failing))
+    keys = {"id", "backend", "exporter", "op", "node", "party", "evidence", "status", "instances", "results", "repro"}
+    assert all(keys <= set(f) and f["party"] in {"backend", "exporter", "reference", "spec", "case"} for f in found)
+    assert all(f["status"] == "new" for f in found) and listed.returncode == 1
+    crash = [f for f in found if f["outcome"] == "crash"]
+    assert crash and crash[0]["backend"] == "onnxruntime" and crash[0]["party"] == "backend", found
+    text = conformance("findings", "latest", "--db", db)
+    assert crash[0]["id"] in text.stdout and "evidence:" in text.stdout
