@@ -12,7 +12,15 @@ A TOML file of `[[expectation]]` tables:
     opset = ">=18"                    # optional: an opset or a range
     exporter = "dynamo"               # optional glob
     dtype = "float64"                 # optional glob over the instance's drawn dtype
+    message = "output <n>: *"         # optional glob over the message with numbers, paths, hashes and
+                                      #   quoted names replaced (model.normalize_message)
+    finding = "F0123456789"           # optional: the finding the entry was written from (`findings`)
     flaky = false                     # optional: the outcome comes and goes
+
+An entry for a root cause rather than one instance names the case without
+its hash and carries `message`: it then matches every draw that fails that
+way, at any seed; it never turns a pass into `xpass` (a pass is no news about
+a way of failing), and `conformance findings` says when its cause is fixed.
 
 A result that matches an entry naming its outcome becomes `xfail`; one that
 passes becomes `xpass` (the entry is stale) unless a matching entry is flaky.
@@ -35,11 +43,14 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .model import FAILING, Outcome, Result
+from .model import FAILING, Outcome, Result, normalize_message
 
 #: Outcomes an expectation may name: every way of not passing.
 EXPECTABLE = frozenset(FAILING - {Outcome.XPASS}) | {Outcome.UNSUPPORTED}
-_KEYS = {"backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "dtype", "flaky"}
+_KEYS = {
+    "backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "dtype", "message",
+    "finding", "flaky",
+}  # fmt: skip
 _REQUIRED = ("backend", "case", "outcome", "reason")
 PLACEHOLDER = "TODO: triage"
 
@@ -71,6 +82,8 @@ class Expectation:
     opset: str = ""
     exporter: str = ""
     dtype: str = ""
+    message: str = ""
+    finding: str = ""
     flaky: bool = False
     line: int = 0
 
@@ -88,6 +101,8 @@ class Expectation:
             return False
         if self.opset and not _in_range(str(result.opset), self.opset):
             return False
+        if self.message and not fnmatch.fnmatchcase(normalize_message(result.message), self.message):
+            return False
         return not (self.backend_versions and not _in_range(result.backend_version, self.backend_versions))
 
     def entry(self) -> dict[str, Any]:
@@ -98,7 +113,7 @@ class Expectation:
             "outcome": [str(o) for o in self.outcomes],
             "reason": self.reason,
         }
-        for key in ("link", "backend_versions", "opset", "exporter", "dtype"):
+        for key in ("link", "backend_versions", "opset", "exporter", "dtype", "message", "finding"):
             if getattr(self, key):
                 entry[key] = getattr(self, key)
         if self.flaky:
@@ -145,7 +160,7 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
         for key in _REQUIRED:
             if not entry.get(key):
                 raise ExpectationError(f"{where}: missing {key!r}")
-        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter", "dtype"):
+        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter", "dtype", "message", "finding"):
             if key in entry and not isinstance(entry[key], str):
                 raise ExpectationError(f"{where}: {key!r} must be a string")
         raw = entry["outcome"]
@@ -194,6 +209,8 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
                 opset=opset,
                 exporter=entry.get("exporter", ""),
                 dtype=entry.get("dtype", ""),
+                message=entry.get("message", ""),
+                finding=entry.get("finding", ""),
                 flaky=flaky,
                 line=line,
             )
@@ -256,6 +273,11 @@ def apply(result: Result, expectations: Sequence[Expectation] | ExpectationSet) 
     if not matching or result.outcome is Outcome.SKIP:
         return result
     if result.outcome is Outcome.PASS:
+        # A root-cause entry (one with a message) speaks of a way of failing, not of the instances it met:
+        # a pass of the same case is no news about it. `findings` says when its cause is fixed.
+        matching = [e for e in matching if not e.message]
+        if not matching:
+            return result
         flaky = next((e for e in matching if e.flaky), None)
         if flaky is not None:
             return replace(result, waiver={**flaky.to_dict(), "actual": str(result.outcome)})

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import FAILING, OracleAgreement, Outcome, Result
+from .model import FAILING, OracleAgreement, Outcome, Result, normalize_message
 
 #: Backends that are the ONNX reference evaluator or a variant of another backend: they do not vote twice.
 REFERENCE = "reference"
@@ -50,26 +50,6 @@ class Party:
     REFERENCE = "reference"
     SPEC = "spec"
     CASE = "case"
-
-
-_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
-_HEX = re.compile(r"\b[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
-_QUOTED_NAME = re.compile(r"'[A-Za-z_][\w./-]*'")
-
-
-def normalize_message(message: str) -> str:
-    """The first line of a message without what differs between instances of one cause.
-
-    Numbers, hashes, paths and quoted names (of nodes, values, files) go, so
-    two draws of the same bug read alike.
-    """
-    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
-    line = _PATH.sub("<path>", line)
-    line = _HEX.sub("<hex>", line)
-    line = _QUOTED_NAME.sub("<name>", line)
-    line = _NUMBER.sub("<n>", line)
-    return re.sub(r"\s+", " ", line)[:200]
 
 
 @dataclass(frozen=True)
@@ -98,6 +78,8 @@ class Finding:
     instances: tuple[str, ...]
     results: int
     cases: tuple[str, ...]
+    #: Results no expectation waived: a finding whose results are all xfail is known and reviewed.
+    unexpected: int = 0
     #: The culprit node, once localized (name, op type, attributes, input shapes and dtypes).
     node: Mapping[str, Any] | None = None
     status: str = "new"
@@ -128,6 +110,7 @@ class Finding:
             "last_seen": self.last_seen,
             "instances": len(self.instances),
             "results": self.results,
+            "unexpected": self.unexpected,
             "cases": list(self.cases),
             "repro": self.repro,
             "example": dict(self.example),
@@ -235,6 +218,12 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
     )
 
 
+def own_message(r: Result) -> str:
+    """The backend's message, without the `[outcome] ` an expectation put before it when it waived the result."""
+    prefix = f"[{_actual(r)}] "
+    return r.message[len(prefix) :] if r.outcome is Outcome.XFAIL and r.message.startswith(prefix) else r.message
+
+
 def _actual(r: Result) -> Outcome:
     """What the backend did, before an expectation waived it."""
     raw = r.waiver.get("actual") if r.waiver else None
@@ -266,8 +255,9 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             fid, {"sig": sig, "attr": attribution, "instances": set(), "cases": set(), "n": 0, "ex": r}
         )
         g["instances"].add(r.case_id)
-        g["cases"].add(r.case)
+        g["cases"].add(r.case_id.split("[", 1)[0])
         g["n"] += 1
+        g["unexpected"] = g.get("unexpected", 0) + (r.outcome in FAILING)  # failing and not waived
 
     for peers in by_graph.values():
         diverged = next((p for p in peers if p.oracle is OracleAgreement.DIVERGE), None)
@@ -282,7 +272,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             if outcome in FAILING and outcome is not Outcome.XPASS:
                 attribution = attribute(r, outcome, peers)
                 own = attribution.party == Party.BACKEND
-                add(r, outcome, attribution, r.message, r.backend if own else "*", "*" if own else r.exporter)
+                add(r, outcome, attribution, own_message(r), r.backend if own else "*", "*" if own else r.exporter)
             elif (
                 verdict is not None
                 and verdict.party == Party.REFERENCE
@@ -308,6 +298,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             evidence=g["attr"].evidence,
             instances=tuple(sorted(g["instances"])),
             results=g["n"],
+            unexpected=g.get("unexpected", 0),
             cases=tuple(sorted(g["cases"])),
             example=_example(g["ex"]),
             **g["sig"],
@@ -400,3 +391,37 @@ def format_text(findings: Sequence[Finding], limit: int = 60) -> str:
     if len(findings) > limit:
         lines.append(f"... and {len(findings) - limit} more (--json lists every one)")
     return "\n".join(lines)
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as an fnmatch pattern that matches itself only: [, * and ? stand for themselves."""
+    return "".join(f"[{c}]" if c in "[]*?" else c for c in text)
+
+
+def expectation_entries(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """One expectation entry per finding that still fails unexpectedly: its signature, party and evidence.
+
+    The entry names the case without an instance hash and carries the
+    normalized message, so it matches every draw of that cause at any seed and
+    nothing else; the reason says whose fault it is and why.
+    """
+    out = []
+    for f in findings:
+        if f.status == "fixed" or not f.unexpected:
+            continue
+        for case in f.cases:
+            entry: dict[str, Any] = {"backend": f.backend, "case": case}
+            if f.exporter != "*":
+                entry["exporter"] = f.exporter
+            if f.dtype != "-":
+                entry["dtype"] = f.dtype
+            entry["outcome"] = f.outcome
+            entry["message"] = _glob_escape(f.message)
+            entry["finding"] = f.id
+            example = f.example.get("case_id", "")
+            reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
+            entry["reason"] = (
+                reason + (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
+            )
+            out.append(entry)
+    return out

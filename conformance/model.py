@@ -375,6 +375,26 @@ def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = No
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
+_HEX = re.compile(r"\b[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
+_QUOTED_NAME = re.compile(r"'[A-Za-z_][\w./-]*'")
+
+
+def normalize_message(message: str) -> str:
+    """The first line of a message without what differs between instances of one cause.
+
+    Numbers, hashes, paths and quoted names (of nodes, values, files) go, so
+    two draws of the same bug read alike.
+    """
+    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+    line = _PATH.sub("<path>", line)
+    line = _HEX.sub("<hex>", line)
+    line = _QUOTED_NAME.sub("<name>", line)
+    line = _NUMBER.sub("<n>", line)
+    return re.sub(r"\s+", " ", line)[:200]
+
+
 class Unsupported(Exception):
     """Raised by a backend that declares it cannot run a model (not a failure)."""
 

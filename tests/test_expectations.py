@@ -121,22 +121,25 @@ def test_run_turns_a_known_failure_into_xfail(options: RunOptions, tmp_path: Pat
     assert not summary.failed
 
 
-def test_update_drafts_entries_for_a_runs_failures(options: RunOptions, tmp_path: Path) -> None:
-    summary = run(replace(options, max_examples=1, expectations=None), cases=[exp_exact])
+def test_update_writes_one_entry_per_finding_that_holds_at_other_seeds(options: RunOptions, tmp_path: Path) -> None:
+    summary = run(replace(options, max_examples=2, expectations=None), cases=[exp_exact])
     assert summary.failed
-    target = tmp_path / "draft.toml"
+    target = tmp_path / "known.toml"
     proc = conformance(
         "expectations", "update", "--from", summary.run_id, "--file", str(target), "--db", str(options.db)
     )
     assert proc.returncode == 0, proc.stderr
     entries = load(target)
-    assert {(e.backend, e.case) for e in entries} == {(r.backend, r.case_id) for r in summary.failed}
-    assert all(e.reason.startswith("TODO") for e in entries)
-    # the draft turns the same failures into xfail on the next run
-    again = run(replace(options, max_examples=1, expectations=target), cases=[exp_exact])
-    assert all(r.outcome is Outcome.XFAIL for r in again.results)
-    check = conformance("expectations", "check", str(target))
-    assert check.returncode == 1 and "still to triage" in check.stdout
+    # One per root cause (backend, case, dtype, outcome, message), not one per failing instance.
+    assert {(e.backend, e.case) for e in entries} == {(r.backend, f"{r.category}/{r.case}") for r in summary.failed}
+    assert len(entries) < len(summary.failed) and all(e.message and e.finding.startswith("F") for e in entries)
+    assert all(e.reason.startswith(("backend: ", "case: ", "spec: ")) and "Finding F" in e.reason for e in entries)
+    # Another seed draws other instances of the same causes: every failure is expected, and nothing is stale.
+    again = run(replace(options, max_examples=2, seed=7, expectations=target), cases=[exp_exact])
+    assert {r.case_id for r in again.results} - {r.case_id for r in summary.results}, "seed 7 drew new instances"
+    assert again.results and all(r.outcome is Outcome.XFAIL for r in again.results), [
+        (r.outcome, r.message) for r in again.results
+    ]
 
 
 def test_a_broken_expectations_file_stops_run_before_it_starts(tmp_path: Path) -> None:
@@ -204,3 +207,17 @@ def test_stale_reads_what_the_backend_really_did() -> None:
     assert removable(entries, [xpass, other]) == entries, "passed once, never failed as expected"
     assert removable(entries, [xpass, xfail]) == [], "still fails on one instance: not stale"
     assert removable(entries, [other]) == [], "never passed: a different failure is no evidence of staleness"
+
+
+def test_a_root_cause_entry_matches_its_message_at_any_instance_and_never_a_pass() -> None:
+    (entry,) = parse(
+        '[[expectation]]\nbackend = "onnxruntime"\ncase = "transcendental/exp"\noutcome = "mismatch"\n'
+        'message = "off by <n> ulp"\nfinding = "F0123456789"\nreason = "backend: one cause"\n'
+    )
+    assert apply(_result(Outcome.MISMATCH), [entry]).outcome is Outcome.XFAIL
+    other = make_result("transcendental/exp[def]", Outcome.MISMATCH, message="off by 17 ulp")
+    assert apply(other, [entry]).outcome is Outcome.XFAIL, "another draw of the same cause is expected too"
+    different = make_result("transcendental/exp[def]", Outcome.MISMATCH, message="output 0: NaN where 1.0")
+    assert apply(different, [entry]).outcome is Outcome.MISMATCH, "another cause still stands out"
+    assert apply(_result(Outcome.PASS), [entry]).outcome is Outcome.PASS, "a pass says nothing of a way of failing: never xpass"
+    assert entry.entry()["finding"] == "F0123456789"

@@ -160,3 +160,19 @@ def test_findings_of_a_real_run_from_the_cli(tmp_path: Path) -> None:
     assert crash and crash[0]["backend"] == "onnxruntime" and crash[0]["party"] == "backend", found
     text = conformance("findings", "latest", "--db", db)
     assert crash[0]["id"] in text.stdout and "evidence:" in text.stdout
+
+
+def test_a_waived_result_keeps_its_findings_id() -> None:
+    from conformance.expectations import apply, parse
+
+    results = _graph(
+        "reduction/sum[aaaaaaaaaaaa]", {"onnxruntime": Outcome.PASS, "openvino": Outcome.MISMATCH, "tvm": Outcome.PASS}
+    )
+    (before,) = cluster(results)
+    (entry,) = parse(
+        '[[expectation]]\nbackend = "openvino"\ncase = "reduction/sum"\noutcome = "mismatch"\nmessage = "*"\nreason = "r"\n'
+    )
+    waived = [apply(r, [entry]) for r in results]
+    assert Outcome.XFAIL in {r.outcome for r in waived}
+    (after,) = cluster(waived)
+    assert after.id == before.id and after.unexpected == 0 and before.unexpected == 1

@@ -15,7 +15,9 @@ def register(sub: Any) -> None:
     check = actions.add_parser("check", help="validate an expectations file")
     check.add_argument("file", type=Path, nargs="?", help="default: the shipped file")
     check.set_defaults(func=cmd_check)
-    update = actions.add_parser("update", help="append draft entries for a run's unexpected failures")
+    update = actions.add_parser(
+        "update", help="append one entry per finding (root cause) of a run's unexpected failures, with its evidence"
+    )
     update.add_argument("--from", dest="run_id", required=True, help="run id, or 'latest'")
     update.add_argument("--file", type=Path, required=True, help="expectations file to append to")
     add_db(update)
@@ -45,23 +47,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from ..expectations import drafts, dumps, load, write
+    from ..expectations import dumps, load, write
+    from ..findings import expectation_entries, run_findings
     from ..store import Store
 
     with Store(db_path(args.db)) as store:
         run = store.run(args.run_id)
-        results = store.results(run.id)
+        found = run_findings(store, run.id)
+        xpassed = [r for r in store.results(run.id) if str(r.outcome) == "xpass"]
     if args.file.exists():
         load(args.file)  # refuse to append to a file that is already broken
-    entries = drafts(results)
+    entries = expectation_entries(found)
     if entries:
         existing = args.file.read_text() if args.file.exists() else ""
         sep = "\n" if existing and not existing.endswith("\n\n") else ""
-        write(args.file, existing + sep + dumps(entries, comment=f"drafted from run {run.id}"))
-    print(f"{args.file}: {len(entries)} draft entries from run {run.id}; reasons marked TODO need triage")
-    for r in results:
-        if str(r.outcome) == "xpass":
-            print(f"xpass: {r.backend} {r.case_id} passed ({r.message})")
+        write(args.file, existing + sep + dumps(entries, comment=f"one entry per finding of run {run.id}"))
+    print(f"{args.file}: {len(entries)} entries, one per finding of run {run.id} that failed unexpectedly")
+    for r in xpassed:
+        print(f"xpass: {r.backend} {r.case_id} passed ({r.message})")
     return EXIT_OK
 
 
