@@ -88,6 +88,8 @@ class Finding:
     repro: str = ""
     #: One result of the finding, to localize and reproduce it from.
     example: Mapping[str, Any] = field(default_factory=dict)
+    #: The results it explains, by `result_key` (not in `to_dict`: reports map each failure to its finding).
+    members: tuple[str, ...] = ()
 
     @property
     def signature(self) -> dict[str, str]:
@@ -255,6 +257,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             fid, {"sig": sig, "attr": attribution, "instances": set(), "cases": set(), "n": 0, "ex": r}
         )
         g["instances"].add(r.case_id)
+        g.setdefault("members", []).append(result_key(r))
         g["cases"].add(r.case_id.split("[", 1)[0])
         g["n"] += 1
         g["unexpected"] = g.get("unexpected", 0) + (r.outcome in FAILING)  # failing and not waived
@@ -299,6 +302,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             instances=tuple(sorted(g["instances"])),
             results=g["n"],
             unexpected=g.get("unexpected", 0),
+            members=tuple(g["members"]),
             cases=tuple(sorted(g["cases"])),
             example=_example(g["ex"]),
             **g["sig"],
@@ -317,6 +321,8 @@ def _graph_key(r: Result) -> tuple[str, str, int]:
 
 
 def _example(r: Result) -> dict[str, Any]:
+    """The first result of a finding: where to localize it from, and expected against got for the report."""
+    m = r.metrics
     return {
         "case_id": r.case_id,
         "backend": r.backend,
@@ -324,6 +330,11 @@ def _example(r: Result) -> dict[str, Any]:
         "opset": r.opset,
         "values": str(r.values),
         "message": r.message.splitlines()[0][:300] if r.message else "",
+        "worst_index": list(m.worst_index),
+        "expected": m.worst_expected,
+        "got": m.worst_actual,
+        "max_abs_error": m.max_abs_error if m.elements else None,
+        "max_ulp": m.max_ulp if m.elements else None,
     }
 
 
@@ -425,3 +436,15 @@ def expectation_entries(findings: Iterable[Finding]) -> list[dict[str, Any]]:
             )
             out.append(entry)
     return out
+
+
+def finding_of(findings: Iterable[Finding]) -> dict[str, str]:
+    """Result key to the id of the finding that explains it."""
+    return {key: f.id for f in findings for key in f.members}
+
+
+def changed_findings(store: Any, run_a: str, run_b: str) -> tuple[list[Finding], list[Finding]]:
+    """Findings of run B that run A did not have (new), and those of A that B no longer has (fixed)."""
+    a = {f.id: f for f in cluster(store.results(store.run(run_a).id))}
+    b = {f.id: f for f in cluster(store.results(store.run(run_b).id))}
+    return [f for i, f in b.items() if i not in a], [f for i, f in a.items() if i not in b]

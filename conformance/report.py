@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .findings import finding_of, result_key, run_findings
 from .history import (
     DEFAULT_DRIFT_ULP,
     NOT_RUN,
@@ -36,7 +37,7 @@ from .history import (
 from .model import FAILING, PREBUILT_EXPORTER, OracleAgreement, Outcome, Result, Values
 from .store import RunRecord, Store
 
-SCHEMA_ID = "conformance-report/2"
+SCHEMA_ID = "conformance-report/3"
 FORMATS = ("html", "md", "json", "junit")
 FILENAMES = {"html": "report.html", "md": "summary.md", "json": "report.json", "junit": "junit.xml"}
 
@@ -165,8 +166,9 @@ def scoreboard(results: Iterable[Result]) -> dict[str, Any] | None:
     }
 
 
-def _failure_row(r: Result, run: RunRecord) -> dict[str, Any]:
+def _failure_row(r: Result, run: RunRecord, finding: Mapping[str, str]) -> dict[str, Any]:
     return {
+        "finding": finding.get(result_key(r)),
         "case_id": r.case_id,
         "case": f"{r.category}/{r.case}",
         "backend": r.backend,
@@ -191,6 +193,8 @@ def report_data(
     """
     run = store.run(run_id)
     results = store.results(run.id)
+    found = run_findings(store, run.id)
+    finding = finding_of(found)
     by_backend: dict[str, Counter[str]] = {}
     for r in results:
         by_backend.setdefault(r.backend, Counter())[str(r.outcome)] += 1
@@ -317,8 +321,9 @@ def report_data(
         "categories": categories,
         "matrix": matrix,
         "grid": grid,
-        "failures": [_failure_row(r, run) for r in results if r.outcome in FAILING],
-        "expected_failures": [_failure_row(r, run) for r in results if r.outcome is Outcome.XFAIL],
+        "findings": [f.to_dict() for f in found],
+        "failures": [_failure_row(r, run, finding) for r in results if r.outcome in FAILING],
+        "expected_failures": [_failure_row(r, run, finding) for r in results if r.outcome is Outcome.XFAIL],
         "divergences": list(divergences.values()),
         "special": special,
         "trend": trend(store, run),
@@ -518,8 +523,13 @@ def render_junit(data: dict[str, Any]) -> str:
         }
         for b, rs in sorted(suites.items())
     ]
+    finding = {
+        f"{f['case_id']}|{f['backend']}|{f['exporter']}|{f['opset']}": f["finding"]
+        for f in (*data["failures"], *data["expected_failures"])
+        if f["finding"]
+    }
     ctx = _context(data)
-    ctx.update(suites=summary, failing=failing, skipped=skipped)
+    ctx.update(suites=summary, failing=failing, skipped=skipped, finding=finding)
     return _environment().get_template("junit.xml").render(ctx)
 
 

@@ -150,6 +150,9 @@ def test_diff_command_lists_the_regressed_case_and_exits_1(tmp_path: Path) -> No
     assert as_json.returncode == 1
     data = json.loads(as_json.stdout)
     assert [c["case_id"] for c in data["new_failures"]] == ["math/exp[1]"] and data["regressed"] is True
+    (finding,) = data["findings"]["new"]
+    assert finding["op"] == "math/exp" and finding["backend"] == "onnxruntime" and not data["findings"]["fixed"]
+    assert f"new {finding['id']} backend: onnxruntime, math/exp" in proc.stdout, proc.stdout
 
     same = conformance("diff", "before", "before", "--db", str(db))
     assert same.returncode == 0, same.stdout
@@ -157,6 +160,7 @@ def test_diff_command_lists_the_regressed_case_and_exits_1(tmp_path: Path) -> No
 
     fixed = conformance("diff", "after", "before", "--db", str(db))
     assert fixed.returncode == 0 and "fixes: 1" in fixed.stdout, fixed.stdout
+    assert "findings: 0 new, 1 fixed" in fixed.stdout and f"fixed {finding['id']}" in fixed.stdout, fixed.stdout
 
     missing = conformance("diff", "before", "nosuchrun", "--db", str(db))
     assert missing.returncode == 2 and "no run 'nosuchrun'" in missing.stderr, missing.stderr

@@ -287,3 +287,22 @@ def test_run_out_writes_all_four_formats_end_to_end(tmp_path: Path) -> None:
     assert data["run"]["id"] in (out / "summary.md").read_text()
     with Store(tmp_path / "s.sqlite", create=True) as s:
         assert write_reports(s, "latest", tmp_path / "again")["html"].exists()
+
+
+def test_every_format_leads_with_the_findings_and_names_each_failures_finding(store: Store) -> None:
+    data = report_data(store, "r1")
+    validate(data)
+    ids = {f["id"] for f in data["findings"]}
+    assert ids and all(f["finding"] in ids for f in data["failures"]), "every failure belongs to a finding"
+    exp = next(f for f in data["findings"] if f["op"] == "math/exp")
+    assert (exp["party"], exp["backend"], exp["status"]) == ("backend", "onnxruntime", "new")
+    assert (exp["example"]["expected"], exp["example"]["got"]) == (1.0, 1.5), "expected against got"
+    html = render_html(data)
+    assert html.index('id="findings-section"') < html.index('id="summary"'), "the HTML report opens with findings"
+    assert f'id="{exp["id"]}"' in html and f'href="#{exp["id"]}"' in html
+    assert exp["id"] in render_markdown(data)
+    root = ET.fromstring(render_junit(data).encode())
+    case = next(c for c in root.findall(".//testcase") if c.get("name", "").startswith("math/exp[2]"))
+    prop = case.find("properties/property")
+    assert prop is not None and (prop.get("name"), prop.get("value")) == ("finding", exp["id"])
+    assert exp["id"] in (case.find("failure").get("message") or "")  # type: ignore[union-attr]

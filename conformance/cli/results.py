@@ -44,13 +44,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from ..findings import changed_findings
     from ..history import diff_runs
     from ..store import Store
 
     with Store(db_path(args.db)) as store:
         d = diff_runs(store, args.run_a, args.run_b, threshold(args.threshold))
+        new, fixed = changed_findings(store, d.run_a, d.run_b)
     if args.json:
-        print_json(d.to_dict())
+        print_json(
+            {**d.to_dict(), "findings": {"new": [f.to_dict() for f in new], "fixed": [f.to_dict() for f in fixed]}}
+        )
     else:
         print(d.format_text())
+        print(f"findings: {len(new)} new, {len(fixed)} fixed")
+        for label, found in (("new", new), ("fixed", fixed)):
+            for f in found:
+                who = f.backend if f.backend != "*" else f"{f.exporter} export"
+                print(f"  {label} {f.id} {f.party}: {who}, {f.op} ({f.dtype}) {f.outcome}: {f.message}")
     return EXIT_FAILED if d.regressed else EXIT_OK
