@@ -323,9 +323,26 @@ def test_grid_cell_opens_its_instances_and_metrics(page: Browser) -> None:
 
 
 def test_tables_sort_by_clicking_a_header(page: Browser) -> None:
-    first = "document.querySelector('#failures tbody tr').cells[3].textContent.trim()"
-    page.eval("document.querySelectorAll('#failures thead th')[3].click()")
+    first = "document.querySelector('#failures tbody tr').cells[4].textContent.trim()"
+    page.eval("document.querySelectorAll('#failures thead th')[4].click()")
     ascending = page.eval(first)
-    page.eval("document.querySelectorAll('#failures thead th')[3].click()")
+    page.eval("document.querySelectorAll('#failures thead th')[4].click()")
     descending = page.eval(first)
     assert (ascending, descending) == ("crash", "special"), (ascending, descending)
+
+
+def test_the_page_opens_with_findings_that_filter_and_link_from_failures(page: Browser) -> None:
+    top = page.eval("document.querySelector('main section').id")
+    assert top == "findings-section", f"the report must open with the findings, not {top}"
+    rows = "Array.from(document.querySelectorAll('#findings tbody tr')).filter(r => !r.hidden).length"
+    total = page.eval(rows)
+    assert total == 4, "one finding per failing result here: every cause is different"
+    page.type_into("#findings-filter", "crash")
+    assert page.eval(rows) == 1
+    link = page.eval("document.querySelector('#failures tbody tr a').getAttribute('href')")
+    assert link.startswith("#F") and page.eval(f"document.getElementById('{link[1:]}') !== null"), link
+    page.eval(
+        "(function(){var e=document.getElementById('findings-filter'); e.value=''; "
+        "e.dispatchEvent(new Event('input')); return 1})()"
+    )
+    assert page.eval(rows) == total
