@@ -32,7 +32,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .model import FAILING, OracleAgreement, Outcome, Result, normalize_message
@@ -160,8 +160,12 @@ def _named(sides: Counter[str]) -> str:
     return ", ".join(f"{v} with {k}" for k, v in sorted(sides.items()))
 
 
-def divergence(peers: Sequence[Result]) -> Attribution:
-    """Who is wrong where torch and the ONNX reference evaluator diverge on a graph: the backends decide."""
+def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
+    """Who is wrong where torch and the ONNX reference evaluator diverge on a graph: the backends decide.
+
+    Without a majority, a divergence in dtype or shape still points at the
+    graph: the reference evaluator follows the types the graph declares.
+    """
     sides = _sides(peers)
     exporter = peers[0].exporter
     if sides["torch"] > sides["reference"]:
@@ -177,6 +181,12 @@ def divergence(peers: Sequence[Result]) -> Attribution:
             f"({_named(sides)}): the graph torch's {exporter} exporter wrote computes something other than "
             "torch (or the spec allows both)",
         )
+    if kind in (Outcome.DTYPE, Outcome.SHAPE):
+        return Attribution(
+            Party.EXPORTER,
+            f"the graph torch's {exporter} exporter wrote gives another {kind} than torch: the reference evaluator, "
+            f"which follows the graph's types, differs from torch in {kind} (backends: {_named(sides) or 'none'})",
+        )
     return Attribution(
         Party.SPEC, f"torch and the ONNX reference evaluator diverge, and the backends split ({_named(sides)})"
     )
@@ -186,6 +196,12 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
         return Attribution(Party.EXPORTER, f"torch's {result.exporter} exporter raised at opset {result.opset}")
+    if outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR) and result.oracle is OracleAgreement.NO_SPEC:
+        return Attribution(
+            Party.EXPORTER,
+            f"the ONNX reference evaluator cannot run the graph torch's {result.exporter} exporter wrote either: "
+            "the exported model is invalid",
+        )
     voters = {
         _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
     }
@@ -264,10 +280,11 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
 
     for peers in by_graph.values():
         diverged = next((p for p in peers if p.oracle is OracleAgreement.DIVERGE), None)
-        verdict = divergence(peers) if diverged is not None else None
-        if diverged is not None and verdict is not None:
+        verdict = None
+        if diverged is not None:
             kind = _DIVERGE_KIND.search(diverged.message)
             outcome = Outcome(kind.group(1)) if kind and kind.group(1) in set(Outcome) else Outcome.MISMATCH
+            verdict = divergence(peers, outcome)
             graph_party = REFERENCE if verdict.party == Party.REFERENCE else "*"
             add(diverged, outcome, verdict, "oracles diverge", graph_party, diverged.exporter)
         for r in peers:
@@ -275,7 +292,11 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             if outcome in FAILING and outcome is not Outcome.XPASS:
                 attribution = attribute(r, outcome, peers)
                 own = attribution.party == Party.BACKEND
-                add(r, outcome, attribution, own_message(r), r.backend if own else "*", "*" if own else r.exporter)
+                message = own_message(r)
+                if not own and outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
+                    # An invalid graph: each backend words its refusal its own way; the cause is one.
+                    outcome, message = Outcome.LOAD_FAIL, "the exported model is invalid"
+                add(r, outcome, attribution, message, r.backend if own else "*", "*" if own else r.exporter)
             elif (
                 verdict is not None
                 and verdict.party == Party.REFERENCE
@@ -345,8 +366,6 @@ def with_history(
 
     `earlier` holds (run started, findings) of the runs before this one in its series.
     """
-    from dataclasses import replace
-
     first: dict[str, str] = {}
     for when, found in earlier:
         for f in found:
@@ -370,14 +389,63 @@ def with_history(
 HISTORY_RUNS = 10
 
 
+def signature_op(node: Mapping[str, Any]) -> str:
+    """A culprit node as a signature names it: its op type, and the string attributes that pick its code path.
+
+    Modes (Resize's mode and coordinate transformation, Pad's mode, ...) select
+    different kernels, so they separate causes; numbers (axes, sizes) do not.
+    """
+    domain = str(node.get("domain") or "")
+    op = str(node.get("op_type", "?")) if domain in ("", "ai.onnx") else f"{domain}.{node.get('op_type', '?')}"
+    modes = sorted((k, v) for k, v in dict(node.get("attributes") or {}).items() if isinstance(v, str))
+    return op + (f"({', '.join(f'{k}={v}' for k, v in modes)})" if modes else "")
+
+
+def localized(results: Sequence[Result], localizations: Sequence[Any]) -> list[Finding]:
+    """Findings whose op is the culprit node's where one was localized, so causes merge across cases.
+
+    Localizations are recorded against the case-level findings (before any
+    op is known); each one's op then stands for every result of that finding.
+    """
+    first = cluster(results)
+    by_id = {loc.finding: loc for loc in localizations}
+    ops: dict[str, str] = {}
+    where: dict[str, Any] = {}
+    for f in first:
+        loc = by_id.get(f.id)
+        if loc is None:
+            continue
+        for key in f.members:
+            where[key] = loc
+            if loc.op:
+                ops[key] = loc.op
+    if not where:
+        return first
+    out = []
+    for f in cluster(results, ops=ops):
+        loc = next((where[k] for k in f.members if k in where), None)
+        if loc is not None:
+            f = replace(
+                f,
+                node=loc.node,
+                repro=loc.repro or "",
+                evidence=f"{f.evidence}. Localized ({loc.status}): {loc.evidence}",
+            )
+        out.append(f)
+    return out
+
+
 def run_findings(store: Any, run_id: str) -> list[Finding]:
-    """A recorded run's findings, each with its status against the earlier runs of its series."""
+    """A recorded run's findings, localized where `findings --reduce` did, with status against earlier runs."""
     from .history import series_runs
+
+    def of(run_id: str) -> list[Finding]:
+        return localized(store.results(run_id), store.localizations(run_id))
 
     run = store.run(run_id)
     earlier = [r for r in series_runs(store, run, limit=HISTORY_RUNS + 1) if r.id != run.id]
-    history = [(r.started, cluster(store.results(r.id))) for r in earlier]
-    return with_history(cluster(store.results(run.id)), history, run.id, run.started)
+    history = [(r.started, of(r.id)) for r in earlier]
+    return with_history(of(run.id), history, run.id, run.started)
 
 
 def format_text(findings: Sequence[Finding], limit: int = 60) -> str:

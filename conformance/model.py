@@ -376,7 +376,7 @@ def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = No
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
-_HEX = re.compile(r"\b[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
+_HEX = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
 _QUOTED_NAME = re.compile(r"'[A-Za-z_][\w./-]*'")
 

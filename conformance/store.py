@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from .model import Metrics, OracleAgreement, Outcome, Result, Values
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Seconds a writer waits for another process's transaction before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_S = 60.0
 T = TypeVar("T")
@@ -62,6 +62,18 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run_id, case_id, backend, exporter, opset)
 );
 CREATE INDEX IF NOT EXISTS results_by_case ON results(case_id, backend, exporter);
+CREATE TABLE IF NOT EXISTS localizations (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    finding     TEXT NOT NULL,
+    result_key  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    op          TEXT,
+    node        TEXT,
+    evidence    TEXT NOT NULL,
+    repro       TEXT,
+    seconds     REAL NOT NULL,
+    PRIMARY KEY (run_id, finding)
+);
 """
 #: The results columns as version 2 had them: version 3 rebuilds the table to key results by opset too.
 _V2_COLUMNS = (
@@ -100,6 +112,20 @@ def default_db_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("onnx-conformance")) / "results.sqlite"
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A finding's localization as the store keeps it (the finding's id before localization names it)."""
+
+    finding: str
+    result_key: str
+    status: str
+    op: str | None
+    node: Mapping[str, Any] | None
+    evidence: str
+    repro: str | None
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -254,6 +280,29 @@ class Store:
             ],
         )
 
+    def record_localization(self, run_id: str, loc: Localized) -> None:
+        """Where a finding's first result was localized to, and its repro bundle: kept beside the results."""
+        self._write(
+            "INSERT OR REPLACE INTO localizations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    run_id,
+                    loc.finding,
+                    loc.result_key,
+                    loc.status,
+                    loc.op,
+                    json.dumps(dict(loc.node), default=str) if loc.node else None,
+                    loc.evidence,
+                    loc.repro,
+                    loc.seconds,
+                )
+            ],
+        )
+
+    def localizations(self, run_id: str) -> list[Localized]:
+        rows = self._read("SELECT * FROM localizations WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [self._decode(_localized, row) for row in rows]
+
     def _write(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One transaction, retried while another writer holds the file; a failure names the file."""
 
@@ -334,4 +383,17 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         command=row[6],
         environment=json.loads(row[7]),
         options=json.loads(row[8]),
+    )
+
+
+def _localized(row: Sequence[Any]) -> Localized:
+    return Localized(
+        finding=row[1],
+        result_key=row[2],
+        status=row[3],
+        op=row[4],
+        node=json.loads(row[5]) if row[5] else None,
+        evidence=row[6],
+        repro=row[7],
+        seconds=row[8],
     )

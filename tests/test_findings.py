@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import onnx
+from onnx import numpy_helper
 
 from conformance.findings import Party, cluster, finding_id, normalize_message, with_history
 from conformance.model import FAILING, OracleAgreement, Outcome
@@ -176,3 +181,40 @@ def test_a_waived_result_keeps_its_findings_id() -> None:
     assert Outcome.XFAIL in {r.outcome for r in waived}
     (after,) = cluster(waived)
     assert after.id == before.id and after.unexpected == 0 and before.unexpected == 1
+
+
+def test_findings_reduce_localizes_and_bundles_a_real_onnxruntime_bug(tmp_path: Path) -> None:
+    """onnxruntime 1.32 fuses Transpose into MatMul with a 1-D right operand and gets the product wrong.
+
+    Every node is right alone and with the intermediates exposed (which stops the
+    fusion): a whole-graph finding, whose repro is the exported graph, reduced.
+    """
+    db = str(tmp_path / "r.sqlite")
+    proc = conformance(
+        "run", "--quiet", "--cases", "linalg/mv", "--cover", "each", "--backends", "onnxruntime,reference",
+        "--expectations", "none", "--db", db,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    reduced = conformance("findings", "--reduce", "--db", db, "--out", str(tmp_path / "repros"), "--json")
+    assert reduced.returncode == 1, reduced.stderr[-2000:]
+    (finding,) = [f for f in json.loads(reduced.stdout) if f["backend"] == "onnxruntime"]
+    assert finding["repro"] and "whole-graph" in finding["evidence"], finding
+    bundle = Path(finding["repro"])
+    assert (bundle / "model.onnx").is_file() and (bundle / "test_data_set_0" / "input_0.pb").is_file()
+    issue = (bundle / "ISSUE.md").read_text()
+    assert issue.startswith("# onnxruntime: the graph Transpose+MatMul"), issue[:200]
+    ran = subprocess.run([sys.executable, str(bundle / "repro.py")], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1 and "REPRODUCED" in ran.stdout, ran.stdout + ran.stderr
+    # The reduced input is smaller than the drawn one.
+    x = numpy_helper.to_array(onnx.load_tensor(str(bundle / "test_data_set_0" / "input_0.pb")))
+    assert x.size <= 4, x.shape
+
+    # `repro ID --out DIR` writes the same kind of bundle where it is told; a second time refuses a full folder.
+    out = tmp_path / "one"
+    made = conformance("repro", finding["id"], "--out", str(out), "--db", db)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert subprocess.run([sys.executable, str(out / "repro.py")], capture_output=True, timeout=120).returncode == 1
+    again = conformance("repro", finding["id"], "--out", str(out), "--db", db)
+    assert again.returncode == 2 and "not an empty folder" in again.stderr
+    unknown = conformance("repro", "F0000000000", "--out", str(tmp_path / "x"), "--db", db)
+    assert unknown.returncode == 2 and "no finding F0000000000" in unknown.stderr

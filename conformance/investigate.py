@@ -1,0 +1,183 @@
+"""Investigate: each backend finding of a run localized to its culprit node, reduced, and bundled as a repro.
+
+This is where the findings stages meet the engine: a finding names one of
+its results, the run's recorded options say how that instance was drawn,
+the artifact cache holds its model and inputs (rebuilt if the cache lost
+them), and the backend runs in this process through its adapter. The
+outcome of each investigation is kept in the store beside the results, so
+reports and `findings` show the culprit node and the bundle without doing it
+again.
+
+Only a backend's own failures are localized: an export failure has no
+model, a divergence between torch and the reference evaluator is about the
+graph (the reference evaluator is the yardstick here), and a crash or a
+timeout would take this process down or hold it; those are recorded as not
+investigated, with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backends import backend_version, select_backends
+from .engine import RunOptions
+from .export import ArtifactCache, build_artifact
+from .findings import REFERENCE, Finding, Party, cluster, signature_op
+from .generate import discover_cases, draw_instances, select_cases
+from .model import Artifact, CaseInstance, Outcome, Unspecified
+from .store import Localized, Store
+
+#: Outcomes a lone node can show: the backend ran and answered something else.
+LOCALIZABLE = frozenset({Outcome.MISMATCH, Outcome.SPECIAL, Outcome.SHAPE, Outcome.DTYPE, Outcome.RUN_ERROR})
+
+
+@dataclass(frozen=True)
+class Investigated:
+    finding: Finding
+    localized: Localized
+
+
+def instance_of(run_options: dict[str, Any], case_id: str) -> CaseInstance:
+    """The instance a recorded result ran, drawn again from the run's own options (same seed, same id)."""
+    options = RunOptions.from_dict(run_options)
+    path = case_id.split("[", 1)[0]
+    (case,) = select_cases(discover_cases(Path(options.cache_dir)), path, include_opt_in=True)
+    for mode in options.value_modes:
+        for instance in draw_instances(
+            case, seed=options.seed, max_examples=options.max_examples, values=mode, cover=options.cover
+        ):
+            if instance.id == case_id:
+                return instance
+    raise LookupError(f"{case_id} is not drawn by its run's options any more (the case changed since the run)")
+
+
+def artifact_of(run_options: dict[str, Any], case_id: str, exporter: str, opset: int) -> tuple[CaseInstance, Artifact]:
+    instance = instance_of(run_options, case_id)
+    cache = ArtifactCache(Path(RunOptions.from_dict(run_options).cache_dir))
+    return instance, build_artifact(instance, exporter, opset, cache)
+
+
+def whole_graph(loc: Any, artifact: Artifact, backend: Any, *, op_class: Any, check_signed_zero: bool) -> Any:
+    """A whole-graph finding's repro is the exported model itself, with its inputs (reduced after, if they shrink).
+
+    Every node is right alone: the backend's rewrites of the graph are wrong,
+    and the smallest thing that shows it is the graph.
+    """
+    import dataclasses
+
+    from .compare import judge, tolerance_for
+    from .oracle import run_reference
+
+    model_bytes = artifact.model_path.read_bytes()
+    expected = run_reference(model_bytes, artifact.inputs)
+    actual = tuple(np.asarray(o) for o in backend.run(backend.prepare(artifact.model_path), list(artifact.inputs)))
+    tols = {i: tolerance_for(np.asarray(e).dtype, op_class) for i, e in enumerate(expected)}
+    verdict = judge(actual, expected, expected, tols, check_signed_zero=check_signed_zero)
+    return dataclasses.replace(
+        loc,
+        model_bytes=model_bytes,
+        inputs=tuple(artifact.inputs),
+        expected=tuple(expected),
+        actual=actual,
+        outcome=verdict.outcome,
+        metrics=verdict.metrics,
+        tolerance=tols[0] if tols else loc.tolerance,
+    )
+
+
+def why_not(f: Finding) -> str | None:
+    """Why a finding is not localized on its backend, or None when it is."""
+    if f.party != Party.BACKEND or f.backend in ("*", REFERENCE):
+        return f"a {f.party} finding: the graph is in question, not one backend's kernel"
+    if Outcome(f.outcome) not in LOCALIZABLE:
+        return f"{f.outcome}: re-running it in this process would crash or hang it"
+    return None
+
+
+def investigate(
+    store: Store,
+    run_id: str,
+    out: Path | Callable[[Finding], Path],
+    *,
+    budget: float = 30.0,
+    only: Sequence[str] = (),
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Investigated]:
+    """Localize, reduce and bundle every backend finding of a run (or the `only` ids); each is recorded.
+
+    Bundles go to `out/<finding id>`, or where `out(finding)` says.
+    """
+    bundle_dir = out if callable(out) else lambda f: Path(out) / f.id
+    from .localize import Status, localize
+    from .reduce import reduced
+    from .repro import NotReproduced, bundle_for
+
+    run = store.run(run_id)
+    results = store.results(run.id)
+    done = []
+    for f in cluster(results):
+        if only and f.id not in only:
+            continue
+        started = time.monotonic()
+        example = f.example
+        key = f"{example['case_id']}|{example['backend']}|{example['exporter']}|{example['opset']}"
+
+        def keep(
+            status: str,
+            evidence: str,
+            *,
+            op: str | None = None,
+            node: Any = None,
+            repro: str | None = None,
+            f: Finding = f,
+            key: str = key,
+            started: float = started,
+        ) -> None:
+            loc = Localized(f.id, key, status, op, node, evidence, repro, time.monotonic() - started)
+            store.record_localization(run.id, loc)
+            done.append(Investigated(f, loc))
+            progress(f"{f.id} {f.backend} {f.op}: {status}{' ' + op if op else ''}{' -> ' + repro if repro else ''}")
+
+        reason = why_not(f)
+        if reason is not None:
+            keep("not-investigated", reason)
+            continue
+        try:
+            instance, artifact = artifact_of(run.options, example["case_id"], example["exporter"], example["opset"])
+            (backend,) = select_backends([f.backend])
+        except Exception as exc:  # the case changed, the backend went away: say so, keep going
+            keep("error", f"{type(exc).__name__}: {exc}")
+            continue
+        if artifact.export_error or not artifact.model_path.exists():
+            keep("error", "the artifact holds no model")
+            continue
+        signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
+        op_class = instance.case.op_class
+        loc = localize(
+            artifact.model_path,
+            artifact.inputs,
+            backend,
+            op_class=op_class,
+            time_budget=budget,
+            check_signed_zero=signed_zero,
+        )
+        node = loc.node.to_dict() if loc.node is not None else None
+        op = signature_op(node) if node is not None and loc.status is Status.NODE else None
+        repro = None
+        evidence = loc.evidence
+        if loc.status is Status.WHOLE_GRAPH:
+            loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
+        if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
+            loc = reduced(loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero)
+            try:
+                repro = str(bundle_for(loc, bundle_dir(f), backend_version=backend_version(backend)))
+            except (NotReproduced, NotImplementedError) as exc:
+                evidence += f" No bundle: {exc}"
+        keep(str(loc.status), evidence, op=op, node=node, repro=repro)
+    return done

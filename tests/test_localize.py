@@ -1,0 +1,278 @@
+"""Findings' first stages on a real discrepancy: localize it to its node, reduce it, bundle it.
+
+The discrepancy is onnxruntime's (1.32, CPU) ReduceMax on a row that holds
+NaN after a number: the reference evaluator propagates the NaN, onnxruntime
+returns the row's largest number (a NaN in first position does propagate).
+The model puts a Relu before the reduction (NaN passes through it unchanged
+on both sides) and an Add after it (which only inherits the error), so
+localizing must blame the ReduceMax and neither neighbour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conformance import layout
+from conformance.backends.onnxruntime import OnnxRuntime, OnnxRuntimeNoOpt
+from conformance.backends.reference import ReferenceBackend
+from conformance.localize import Status, expose_intermediates, localize, node_alone
+from conformance.model import OpClass, Outcome
+from conformance.oracle import run_reference
+from conformance.reduce import fit_model, reduce_inputs, reduced, still_fails_on
+from conformance.repro import (
+    NotReproduced,
+    bundle_for,
+    check_bundle,
+    draft_issue,
+    write_bundle,
+)
+
+ORT = OnnxRuntime()
+RULE = OpClass.REDUCTION
+
+
+def chain_model() -> onnx.ModelProto:
+    """x -> Relu -> ReduceMax(axis 1, keepdims) -> Add(·, x): the reduction's result broadcast back over x."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("ReduceMax", ["r", "axes"], ["m"], name="reduce", keepdims=1),
+        helper.make_node("Add", ["m", "x"], ["y"], name="add"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6])],
+        initializer=[numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def nan_input() -> np.ndarray:
+    """Positive values (Relu keeps them) with one NaN in the middle of row 2: not its first element."""
+    x = (np.arange(24, dtype=np.float32).reshape(4, 6) + 1.0) / 4.0
+    x[2, 3] = np.nan
+    return x
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    path = tmp_path / "chain.onnx"
+    onnx.save(chain_model(), str(path))
+    return path
+
+
+@pytest.fixture
+def found(model_path: Path):
+    return localize(model_path, [nan_input()], ORT, op_class=RULE)
+
+
+def test_the_discrepancy_is_real_on_this_onnxruntime() -> None:
+    """Checked directly, without the code under test: if onnxruntime fixes it, this says so first."""
+    import onnxruntime
+
+    model = chain_model()
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": nan_input()})[0]
+    want = run_reference(model.SerializeToString(), [nan_input()])[0]
+    assert np.isnan(want[2]).all()  # the row's maximum is NaN, and NaN + x is NaN
+    assert np.isnan(got[2]).sum() == 1  # only x's own NaN: onnxruntime's maximum of that row was a number
+
+
+def test_expose_intermediates_adds_every_typed_node_output_after_the_model_outputs() -> None:
+    model = chain_model()
+    exposed = expose_intermediates(model)
+    onnx.checker.check_model(exposed, full_check=True)
+    assert [o.name for o in exposed.graph.output] == ["y", "r", "m"]
+    assert len(model.graph.output) == 1  # the model given is left as it was
+    values = run_reference(exposed.SerializeToString(), [nan_input()])
+    assert [v.shape for v in values] == [(4, 6), (4, 6), (4, 1)]
+
+
+def test_node_alone_is_initializer_free_and_runs() -> None:
+    model = chain_model()
+    x = nan_input()
+    lone = node_alone(model, 1, {"r": np.maximum(x, 0), "axes": np.array([1], dtype=np.int64)})
+    onnx.checker.check_model(lone, full_check=True)
+    assert [n.op_type for n in lone.graph.node] == ["ReduceMax"]
+    assert [i.name for i in lone.graph.input] == ["r", "axes"]
+    assert not lone.graph.initializer
+    assert [o.name for o in lone.graph.output] == ["m"]
+    assert lone.graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    assert list(lone.opset_import) == list(model.opset_import)
+    (out,) = run_reference(lone.SerializeToString(), [x, np.array([1], dtype=np.int64)])
+    assert out.shape == (4, 1) and np.isnan(out[2, 0])
+
+
+def test_localize_blames_the_reduction_not_the_node_that_inherits_its_error(found, tmp_path: Path) -> None:
+    assert found.status is Status.NODE
+    assert found.node is not None
+    assert (found.node.op_type, found.node.name, found.node.index) == ("ReduceMax", "reduce", 1)
+    assert found.node.attributes == {"keepdims": 1}
+    assert found.node.input_shapes == ((4, 6), (1,)) and found.node.input_dtypes == ("float32", "int64")
+    # In the exposed run the Add diverged too; re-fed the reference's values it was not blamed.
+    assert found.diverging == ("reduce", "add")
+    assert found.outcome is Outcome.SPECIAL
+    assert found.metrics is not None and found.metrics.worst_index == (2, 0)
+    assert np.isnan(found.metrics.worst_expected) and found.metrics.worst_actual == np.nanmax(
+        nan_input()[2]
+    )  # the row without its NaN
+    assert "ReduceMax node 'reduce'" in found.evidence and "nan" in found.evidence
+    assert found.constant_inputs == (1,)  # the axes were an initializer
+    # The lone-node model is valid and shows the discrepancy on its own.
+    lone = tmp_path / "lone.onnx"
+    lone.write_bytes(found.model_bytes)
+    onnx.checker.check_model(str(lone), full_check=True)
+    (got,) = ORT.run(ORT.prepare(lone), list(found.inputs))
+    assert not np.isnan(got[2, 0]) and np.isnan(found.expected[0][2, 0])
+
+
+def test_localize_says_when_nothing_diverges(model_path: Path) -> None:
+    clean = nan_input()
+    clean[2, 3] = 1.0
+    assert localize(model_path, [clean], ORT, op_class=RULE).status is Status.NOT_REPRODUCED
+    # The reference evaluator run as a backend agrees with itself even on the NaN.
+    assert localize(model_path, [nan_input()], ReferenceBackend(), op_class=RULE).status is Status.NOT_REPRODUCED
+
+
+def test_an_optimizer_rewrite_is_a_whole_graph_finding(tmp_path: Path) -> None:
+    """onnxruntime's optimizer drops Add(x, +0.0) as a no-op, but -0.0 + +0.0 is +0.0: the sign of zero leaks.
+
+    No node is wrong on its own, and with the Add's output exposed the
+    optimizer keeps the Add, so the exposed run agrees: localizing must say so
+    rather than blame a node. Without graph optimizations nothing diverges.
+    """
+    nodes = [
+        helper.make_node("Neg", ["x"], ["n"], name="neg"),
+        helper.make_node("Add", ["n", "zero"], ["a"], name="add_zero"),
+        helper.make_node("Mul", ["a", "two"], ["y"], name="double"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "noop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
+        initializer=[
+            numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+            numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    path = tmp_path / "noop.onnx"
+    onnx.save(model, str(path))
+    x = np.array([0.0, 1.0, -2.0], dtype=np.float32)
+    out = localize(path, [x], ORT, op_class=OpClass.ELEMENTWISE)
+    assert out.status is Status.WHOLE_GRAPH
+    assert out.node is None and not out.model_bytes
+    assert "got -0.0, expected 0.0" in out.evidence and "exposing them changed" in out.evidence
+    assert localize(path, [x], OnnxRuntimeNoOpt(), op_class=OpClass.ELEMENTWISE).status is Status.NOT_REPRODUCED
+
+
+def test_localize_stops_at_its_time_budget(model_path: Path) -> None:
+    out = localize(model_path, [nan_input()], ORT, op_class=RULE, time_budget=0.0)
+    assert out.status is Status.ERROR and "time budget" in out.evidence
+    assert out.node is not None and out.node.op_type == "ReduceMax"  # where it had got to
+
+
+def test_reduce_shrinks_the_input_and_keeps_the_failure(found) -> None:
+    still_fails = still_fails_on(ORT, found.model_bytes, op_class=RULE, outcome=found.outcome)
+    small = reduce_inputs(found.model_bytes, found.inputs, still_fails, 10.0, keep=found.constant_inputs)
+    assert small[0].size < found.inputs[0].size
+    assert small[0].ndim == 2 and small[0].shape[0] == 1  # one row is enough
+    assert np.isnan(small[0]).sum() == 1 and not np.isnan(small[0][0, 0])  # the NaN, after a number
+    np.testing.assert_array_equal(small[1], found.inputs[1])  # the axes are the op's meaning: untouched
+    assert still_fails(small)
+    fitted = onnx.load_from_string(fit_model(found.model_bytes, small))
+    onnx.checker.check_model(fitted, full_check=True)
+    dims = [d.dim_value for d in fitted.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == list(small[0].shape)
+
+
+def test_reduce_leaves_inputs_that_do_not_fail_alone(found) -> None:
+    clean = [np.ones((4, 6), dtype=np.float32), found.inputs[1]]
+    still_fails = still_fails_on(ORT, found.model_bytes, op_class=RULE)
+    out = reduce_inputs(found.model_bytes, clean, still_fails, 5.0)
+    assert out[0].shape == (4, 6)
+
+
+def test_bundle_reproduces_in_a_fresh_interpreter(found, tmp_path: Path) -> None:
+    small = reduced(found, ORT, op_class=RULE, time_budget=10.0)
+    assert small.inputs[0].size < found.inputs[0].size
+    issue = draft_issue(small, backend_version=ORT.version())
+    out = write_bundle(
+        tmp_path / "bundle",
+        model_bytes=small.model_bytes,
+        inputs=small.inputs,
+        expected=small.expected,
+        backend_name=small.backend,
+        title=issue.title,
+        issue_markdown=issue.markdown,
+        rtol=small.tolerance.rtol,
+        atol=small.tolerance.atol,
+    )
+    assert check_bundle(out) == 1
+    model = onnx.load(str(out / layout.MODEL))
+    assert [n.op_type for n in model.graph.node] == ["ReduceMax"]
+    data = out / layout.DATA_SET
+    names = [i.name for i in model.graph.input]
+    for i, name in enumerate(names):
+        tensor = onnx.TensorProto()
+        tensor.ParseFromString((data / layout.input_file(i)).read_bytes())
+        assert tensor.name == name
+        np.testing.assert_array_equal(numpy_helper.to_array(tensor), small.inputs[i])
+    assert (data / layout.output_file(0)).exists()
+    issue = (out / "ISSUE.md").read_text()
+    title = issue.splitlines()[0]
+    assert title.startswith("# onnxruntime: ReduceMax returns ") and "instead of NaN" in title
+    assert title.endswith("(float32)")
+    import onnxruntime
+
+    assert f"onnxruntime {onnxruntime.__version__}" in issue and f"onnx {onnx.__version__}" in issue
+    assert "`keepdims=1`" in issue and "nan" in issue
+
+
+def test_a_bundle_that_does_not_fail_exits_0_and_is_not_handed_out(found, tmp_path: Path) -> None:
+    clean = (np.ones((1, 3), dtype=np.float32), found.inputs[1])
+    model_bytes = fit_model(found.model_bytes, list(clean))
+    expected = run_reference(model_bytes, list(clean))
+    issue = draft_issue(found, backend_version=ORT.version())
+    out = write_bundle(
+        tmp_path / "clean",
+        model_bytes=model_bytes,
+        inputs=clean,
+        expected=expected,
+        backend_name="onnxruntime",
+        title=issue.title,
+        issue_markdown=issue.markdown,
+        rtol=found.tolerance.rtol,
+        atol=found.tolerance.atol,
+    )
+    assert check_bundle(out) == 0
+    passing = dataclasses.replace(found, model_bytes=model_bytes, inputs=clean, expected=tuple(expected))
+    with pytest.raises(NotReproduced):
+        bundle_for(passing, tmp_path / "refused", backend_version=ORT.version())
+
+
+def test_a_backend_without_a_template_is_named(found, tmp_path: Path) -> None:
+    with pytest.raises(NotImplementedError, match="'iree'"):
+        write_bundle(
+            tmp_path / "iree",
+            model_bytes=found.model_bytes,
+            inputs=found.inputs,
+            expected=found.expected,
+            backend_name="iree",
+            title="t",
+            issue_markdown="",
+            rtol=0.0,
+            atol=0.0,
+        )
