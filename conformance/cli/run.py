@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,13 @@ def register(sub: Any) -> None:
         "--profile", help="series name compared night to night (default: nightly, or nightly:CASES with --cases)"
     )
     add_threshold(p)
+    p.add_argument(
+        "--no-reduce",
+        dest="reduce",
+        action="store_false",
+        help="skip localizing and reducing the findings (`conformance findings --reduce` does it later)",
+    )
+    p.add_argument("--budget", type=float, default=30.0, help="seconds to localize one finding (default: 30)")
     p.set_defaults(func=cmd_nightly)
 
 
@@ -217,7 +225,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from ..findings import format_text, run_findings
     from ..history import diff_results, previous_run
+    from ..investigate import investigate
     from ..report import write_reports
     from ..store import Store
 
@@ -226,12 +236,17 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     summary = _run_with_progress(options, args.quiet, Console(stderr=True))
     with Store(options.db) as store:
         record = store.run(summary.run_id)
+        dated = args.out_root / record.started[:10]
+        if args.reduce:
+            # Localize and reduce each backend finding; its bundle goes beside the reports it is linked from.
+            log = (lambda line: None) if args.quiet else (lambda line: print(f"finding {line}", file=sys.stderr))
+            investigate(store, record.id, dated / "repros", budget=args.budget, progress=log)
         prev = previous_run(store, record)
         d = None
         if prev is not None:
             d = diff_results(store.results(prev.id), summary.results, run_a=prev.id, run_b=record.id, threshold=drift)
-        dated = args.out_root / record.started[:10]
         paths = write_reports(store, record.id, dated, threshold=drift, diff=d)
+        found = run_findings(store, record.id)
     latest = args.out_root / "latest"
     latest.mkdir(parents=True, exist_ok=True)
     for path in paths.values():
@@ -241,6 +256,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         f"nightly run {summary.run_id} (profile {options.profile}): {len(summary.results)} results ({counts or 'none'})"
     )
     print(f"reports: {dated}/ and {latest}/")
+    print(format_text([f for f in found if f.status != "known"], limit=20))
     if d is None:
         print("no earlier nightly run of this profile in the store: nothing to compare with")
         return EXIT_OK
