@@ -19,6 +19,18 @@ from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
 
+def _dim(d: Draw, shape: tuple[int, ...]) -> int:
+    """A dim of `shape`, spelled negatively or not (covered); 0-d tensors accept 0 and -1."""
+    rank = max(len(shape), 1)
+    return d.integer("dim", -rank, -1) if d.boolean("dim.negative") else d.integer("dim", 0, rank - 1)
+
+
+def _dtype_arg(d: Draw) -> dict[str, torch.dtype]:
+    """softmax-like ops' `dtype=`: none, or a cast of the input to float32 or float64 before the op."""
+    name = d.choice("dtype_arg", (None, "float32", "float64"))
+    return {} if name is None else {"dtype": getattr(torch, name)}
+
+
 def _act(
     d: Draw,
     fn,
@@ -48,10 +60,10 @@ def relu6(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.ELEMENTWISE,
     unspecified=("signed-zero",),
-    notes="ONNX LeakyRelu: the slope is drawn, 0 and negative slopes included.",
+    notes="ONNX LeakyRelu: the slope is drawn, 0, negative and above-1 slopes included.",
 )
 def leaky_relu(d: Draw) -> Spec:
-    slope = d.choice("negative_slope", (0.01, 0.2, 0.0, -0.5, 1.5))
+    slope = d.choice("negative_slope", (0.01, 0.2, 0.0, -0.5, 1.5, 2.0))
     return _act(d, F.leaky_relu, negative_slope=slope)
 
 
@@ -59,10 +71,11 @@ def leaky_relu(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.ELEMENTWISE,
     unspecified=("signed-zero",),
-    notes="In eval mode rrelu is leaky_relu with slope (lower + upper) / 2.",
+    notes="In eval mode rrelu is leaky_relu with slope (lower + upper) / 2: lower 0.125, 0 or -0.25, upper "
+    "1/3 or 0.5 (slopes from about 0.04 to 0.31). training=True is not drawn: it samples slopes at random.",
 )
 def rrelu(d: Draw) -> Spec:
-    lower = d.choice("lower", (0.125, 0.0))
+    lower = d.choice("lower", (0.125, 0.0, -0.25))
     upper = d.choice("upper", (1 / 3, 0.5))
     return _act(d, F.rrelu, lower=lower, upper=upper, training=False)
 
@@ -113,23 +126,24 @@ def hardsigmoid(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.EXACT,
     unspecified=("signed-zero",),
-    notes="clamp(x, min_val, max_val) with drawn bounds; Clip in ONNX.",
+    notes="clamp(x, min_val, max_val) with drawn bounds, a window wholly below zero and an empty one "
+    "(min_val == max_val) included; Clip in ONNX.",
 )
 def hardtanh(d: Draw) -> Spec:
     lo = d.choice("min_val", (-1.0, -2.0, 0.0))
-    hi = d.choice("max_val", (1.0, 2.5))
+    hi = d.choice("max_val", (1.0, 2.5, -0.5) if lo < -0.5 else (1.0, 2.5, lo))
     return _act(d, F.hardtanh, min_val=lo, max_val=hi)
 
 
 @case(
     "activation",
     op_class=OpClass.TRANSCENDENTAL,
-    notes="log(1 + exp(beta x)) / beta, linear above `threshold`; ONNX Softplus has neither beta nor threshold, "
-    "so for those an exporter must compose.",
+    notes="log(1 + exp(beta x)) / beta, linear where beta x > `threshold`; beta 1, 2, 0.5 or -1, threshold "
+    "20, 5 or 1. ONNX Softplus has neither beta nor threshold, so for those an exporter must compose.",
 )
 def softplus(d: Draw) -> Spec:
-    beta = d.choice("beta", (1.0, 2.0, 0.5))
-    threshold = d.choice("threshold", (20.0, 5.0))
+    beta = d.choice("beta", (1.0, 2.0, 0.5, -1.0))
+    threshold = d.choice("threshold", (20.0, 5.0, 1.0))
     return _act(d, F.softplus, FLOATS_NO_BF16, low=-30, high=30, beta=beta, threshold=threshold)
 
 
@@ -143,10 +157,11 @@ def softsign(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.TRANSCENDENTAL,
     unspecified=("signed-zero",),
-    notes="ONNX Elu's formula alpha * (exp(x) - 1) gives +0.0 at x = -0.0, torch -0.0: the spec does not say.",
+    notes="alpha 1, 0.5, 2 or 0 (a relu). ONNX Elu's formula alpha * (exp(x) - 1) gives +0.0 at x = -0.0, "
+    "torch -0.0: the spec does not say.",
 )
 def elu(d: Draw) -> Spec:
-    alpha = d.choice("alpha", (1.0, 0.5, 2.0))
+    alpha = d.choice("alpha", (1.0, 0.5, 2.0, 0.0))
     return _act(d, F.elu, FLOATS_NO_BF16, alpha=alpha)
 
 
@@ -164,8 +179,8 @@ def selu(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.TRANSCENDENTAL,
     unspecified=("signed-zero",),
-    notes="ONNX Celu takes float32 only; other dtypes need the exporter to cast or compose. Its formula gives "
-    "+0.0 at x = -0.0, torch -0.0.",
+    notes="alpha 1, 0.5 or 2 (0 divides by zero). ONNX Celu takes float32 only; other dtypes need the "
+    "exporter to cast or compose. Its formula gives +0.0 at x = -0.0, torch -0.0.",
 )
 def celu(d: Draw) -> Spec:
     alpha = d.choice("alpha", (1.0, 0.5, 2.0))
@@ -176,15 +191,18 @@ def celu(d: Draw) -> Spec:
     "activation",
     op_class=OpClass.ELEMENTWISE,
     unspecified=("signed-zero",),
-    notes="nn.PReLU with seeded random slopes (not the constant 0.25 init), one shared or one per channel "
-    "(dim 1), which ONNX PRelu must broadcast.",
+    notes="nn.PReLU with seeded random slopes (not the constant 0.25 init): one per channel (dim 1 of a "
+    "2-d to 4-d input), which ONNX PRelu must broadcast from the right, or one shared by an input of any "
+    "rank, 0-d and 1-d included.",
 )
 def prelu(d: Draw) -> Spec:
     dtype = d.dtype(FLOATS)
     per_channel = d.boolean("per_channel")
-    batch = d.integer("batch", 1, 3)
-    channels = d.integer("channels", 1, 4)
-    spatial = d.shape("spatial", max_dims=2)
+    if per_channel:
+        channels = d.integer("channels", 1, 4)
+        shape = (d.integer("batch", 1, 3), channels, *d.shape("spatial", max_dims=2))
+    else:
+        channels, shape = 1, d.shape(min_side=0)
     seed = d.weights_seed()
 
     def build() -> torch.nn.Module:
@@ -193,7 +211,7 @@ def prelu(d: Draw) -> Spec:
         return m
 
     module = seeded(seed, build).to(getattr(torch, dtype))
-    return Spec(module, (d.tensor("x", (batch, channels, *spatial), dtype),))
+    return Spec(module, (d.tensor("x", shape, dtype),))
 
 
 @case("activation", op_class=OpClass.TRANSCENDENTAL, notes="log(sigmoid(x)), stable for large |x| in torch.")
@@ -212,13 +230,22 @@ def tanhshrink(d: Draw) -> Spec:
     return _act(d, F.tanhshrink)
 
 
-@case("activation", op_class=OpClass.EXACT, notes="ONNX Shrink with bias 0; values at +-lambda stay (strict >).")
+@case(
+    "activation",
+    op_class=OpClass.EXACT,
+    notes="ONNX Shrink with bias 0; values at +-lambda stay (strict >). lambd 0.5, 1, 0 or -0.5 (torch allows "
+    "it: every value stays).",
+)
 def hardshrink(d: Draw) -> Spec:
-    lambd = d.choice("lambd", (0.5, 1.0, 0.0))
+    lambd = d.choice("lambd", (0.5, 1.0, 0.0, -0.5))
     return _act(d, F.hardshrink, FLOATS_NO_BF16, low=-2, high=2, lambd=lambd)
 
 
-@case("activation", op_class=OpClass.ELEMENTWISE, notes="ONNX Shrink with bias = lambda.")
+@case(
+    "activation",
+    op_class=OpClass.ELEMENTWISE,
+    notes="ONNX Shrink with bias = lambda; lambd 0.5, 1 or 0 (torch refuses a negative one).",
+)
 def softshrink(d: Draw) -> Spec:
     lambd = d.choice("lambd", (0.5, 1.0, 0.0))
     return _act(d, F.softshrink, FLOATS_NO_BF16, low=-2, high=2, lambd=lambd)
@@ -235,34 +262,54 @@ def threshold(d: Draw) -> Spec:
     return _act(d, F.threshold, threshold=th, value=value)
 
 
-@case("activation", op_class=OpClass.TRANSCENDENTAL, notes="a * sigmoid(b) over the halves of an even dim.")
+@case(
+    "activation",
+    op_class=OpClass.TRANSCENDENTAL,
+    notes="a * sigmoid(b) over the halves of an even dim (either spelling), empty halves included.",
+)
 def glu(d: Draw) -> Spec:
     dtype = d.dtype(FLOATS)
     shape = list(d.shape(min_dims=1, max_dims=3))
-    dim = d.integer("dim", -len(shape), len(shape) - 1)
+    dim = _dim(d, tuple(shape))
     shape[dim] = 2 * d.integer("half", 0, 3)
     return Spec(Fn(F.glu, dim=dim), (d.tensor("x", tuple(shape), dtype),))
 
 
-@case("activation", op_class=OpClass.TRANSCENDENTAL, notes="Log-softmax over a drawn dim; large inputs on purpose.")
+@case(
+    "activation",
+    op_class=OpClass.TRANSCENDENTAL,
+    notes="Log-softmax over a drawn dim (either spelling; 0-d and empty inputs too), dtype= none, float32 or "
+    "float64 (a cast before the op); large inputs on purpose.",
+)
 def log_softmax(d: Draw) -> Spec:
     dtype = d.dtype(FLOATS)
-    shape = d.shape(min_dims=1, min_side=0)
-    dim = d.integer("dim", -len(shape), len(shape) - 1)
+    shape = d.shape(min_side=0)
+    dim = _dim(d, shape)
     scale = d.choice("scale", (3.0, 100.0))
-    return Spec(Fn(F.log_softmax, dim=dim), (d.tensor("x", shape, dtype, low=-scale, high=scale),))
+    module = Fn(F.log_softmax, dim=dim, **_dtype_arg(d))
+    return Spec(module, (d.tensor("x", shape, dtype, low=-scale, high=scale),))
 
 
-@case("activation", op_class=OpClass.TRANSCENDENTAL, notes="softmax(-x) over a drawn dim.")
+@case(
+    "activation",
+    op_class=OpClass.TRANSCENDENTAL,
+    notes="softmax(-x) over a drawn dim (either spelling; 0-d and empty inputs too), dtype= none, float32 or float64.",
+)
 def softmin(d: Draw) -> Spec:
     dtype = d.dtype(FLOATS)
-    shape = d.shape(min_dims=1, min_side=0)
-    dim = d.integer("dim", -len(shape), len(shape) - 1)
-    return Spec(Fn(F.softmin, dim=dim), (d.tensor("x", shape, dtype, low=-10, high=10),))
+    shape = d.shape(min_side=0)
+    dim = _dim(d, shape)
+    module = Fn(F.softmin, dim=dim, **_dtype_arg(d))
+    return Spec(module, (d.tensor("x", shape, dtype, low=-10, high=10),))
 
 
-@case("activation", op_class=OpClass.TRANSCENDENTAL, notes="Softmax over dim -3 of a 3-d or 4-d input.")
+@case(
+    "activation",
+    op_class=OpClass.TRANSCENDENTAL,
+    notes="Softmax over dim -3 of a 3-d (unbatched) or 4-d input.",
+)
 def softmax2d(d: Draw) -> Spec:
     dtype = d.dtype(FLOATS)
-    shape = d.shape(min_dims=3, max_dims=4)
+    rank = d.choice("rank", (3, 4))
+    shape = d.shape(min_dims=rank, max_dims=rank)
     return Spec(torch.nn.Softmax2d(), (d.tensor("x", shape, dtype),))
