@@ -231,6 +231,7 @@ def model_key(instance: CaseInstance, exporter: str, opset: int) -> str:
         "params": json.dumps(instance.params, sort_keys=True, default=str),
         "module": module_fingerprint(instance.module),
         "traced": _arrays_hash(instance.export_inputs) if instance.export_inputs is not None else "inputs",
+        "dynamic": json.dumps(instance.dynamic_axes, sort_keys=True, default=str),
         "torch": torch.__version__,
         "exporter": exporter,
         "opset": opset,
