@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +172,18 @@ def truth_in_dtype(truth: Sequence[np.ndarray], source: Sequence[np.ndarray]) ->
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
+    """Parameters as canonical JSON holds them: a norm's p=inf is written "inf", as report.json writes it."""
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return str(v)
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [finite(x) for x in v]
+        return v
+
+    return json.loads(json.dumps(finite(value), sort_keys=True, default=str))
 
 
 def freeze_instance(
