@@ -16,7 +16,7 @@ from .test_export import unexportable
 
 
 def test_relu_passes_on_onnxruntime_and_reference(options: RunOptions) -> None:
-    summary = run(replace(options, cases="relu*", max_examples=3))
+    summary = run(replace(options, cases="relu,relu6", max_examples=3))
     assert summary.results and not summary.failed
     assert {r.backend for r in summary.results} == {"onnxruntime", "reference"}
     for r in summary.results:
