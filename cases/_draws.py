@@ -6,6 +6,20 @@ import numpy as np
 
 from conformance.generate import Draw
 
+#: The dtype of a "promote" second operand, per first-operand dtype. The result type is the wider of the two,
+#: and differs from both at int8 with uint8 (int16) and bfloat16 with float16 (float32).
+PARTNER = {
+    "float32": "float16",
+    "float16": "float32",
+    "bfloat16": "float16",
+    "float64": "int64",
+    "int8": "uint8",
+    "uint8": "int32",
+    "int32": "float32",
+    "int64": "float16",
+    "bool": "int8",
+}
+
 
 def int_divisor(d: Draw, label: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """Integer divisors stay off 0: torch raises, and ONNX leaves it undefined.

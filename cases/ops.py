@@ -21,18 +21,7 @@ from conformance.dtypes import ALL, FLOATS, FLOATS_NO_BF16, INTS, NUMERIC
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-#: The dtype of a "promote" second operand, per first-operand dtype (int8 with uint8 makes int16).
-PARTNER = {
-    "float32": "float16",
-    "float16": "float32",
-    "bfloat16": "float16",
-    "float64": "int64",
-    "int8": "uint8",
-    "uint8": "int32",
-    "int32": "float32",
-    "int64": "float16",
-    "bool": "int8",
-}
+from ._draws import PARTNER
 
 
 def _operands(

@@ -23,21 +23,8 @@ from conformance.dtypes import ALL, FLOATS, INTS, NUMERIC
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._draws import int_divisor
+from ._draws import PARTNER, int_divisor
 
-#: The dtype of a "promote" second operand, per first-operand dtype. The result type is the wider of the two,
-#: and differs from both at int8 with uint8 (int16) and bfloat16 with float16 (float32).
-PARTNER = {
-    "float32": "float16",
-    "float16": "float32",
-    "bfloat16": "float16",
-    "float64": "int64",
-    "int8": "uint8",
-    "uint8": "int32",
-    "int32": "float32",
-    "int64": "float16",
-    "bool": "int8",
-}
 #: The same for ops that take integers and bool only.
 INT_PARTNER = {"int8": "uint8", "uint8": "int32", "int32": "int64", "int64": "int8", "bool": "int8"}
 #: Every way a binary op's second operand can be given.
