@@ -513,6 +513,9 @@ def finding_of(findings: Iterable[Finding]) -> dict[str, str]:
 
 def changed_findings(store: Any, run_a: str, run_b: str) -> tuple[list[Finding], list[Finding]]:
     """Findings of run B that run A did not have (new), and those of A that B no longer has (fixed)."""
-    a = {f.id: f for f in cluster(store.results(store.run(run_a).id))}
-    b = {f.id: f for f in cluster(store.results(store.run(run_b).id))}
+    def of(run_id: str) -> dict[str, Finding]:  # localized as `findings` shows them, so the ids are the same
+        rid = store.run(run_id).id
+        return {f.id: f for f in localized(store.results(rid), store.localizations(rid))}
+
+    a, b = of(run_a), of(run_b)
     return [f for i, f in b.items() if i not in a], [f for i, f in a.items() if i not in b]
