@@ -94,6 +94,15 @@ _RUNNERS: dict[str, tuple[str, str]] = {
     return [r.numpy().astype(want.dtype) for r, want in zip(result, expected)]
 """,
     ),
+    "tract": (
+        "tract",
+        """    import tract
+
+    runnable = tract.onnx().load(str(model_path)).into_model().into_runnable()
+    result = runnable.run([np.ascontiguousarray(x) for x in inputs])
+    return [np.asarray(r.to_numpy()).astype(want.dtype) for r, want in zip(result, expected)]
+""",
+    ),
     "tinygrad": (
         "tinygrad",
         """    from tinygrad.nn.onnx import OnnxRunner

@@ -1,4 +1,4 @@
-"""The compiled and converted backends (OpenVINO, IREE, TVM, tinygrad, onnx2torch)
+"""The compiled and converted backends (OpenVINO, IREE, TVM, tinygrad, onnx2torch, tract)
 and the `onnx-backend:` wrapper, each run for real on tiny models built here.
 
 Every backend is installed by scripts/setup, so an unavailable one fails
@@ -22,6 +22,7 @@ from conformance.backends.onnx2torch import OnnxToTorch
 from conformance.backends.onnx_backend import CACHE_ENV, as_declared, wrap_onnx_backend
 from conformance.backends.openvino import OpenVINO
 from conformance.backends.tinygrad import Tinygrad
+from conformance.backends.tract import Tract
 from conformance.backends.tvm import TVM
 from conformance.model import Backend, Unsupported
 
@@ -31,6 +32,7 @@ ADAPTERS: dict[str, Callable[[], Backend]] = {
     "tvm": TVM,
     "tinygrad": Tinygrad,
     "onnx2torch": OnnxToTorch,
+    "tract": Tract,
 }
 
 
@@ -171,7 +173,11 @@ def test_int64_outputs_in_graph_order(
     assert where.tolist() == [2, 1], f"{name}: argmax per row = {where.tolist()}"
 
 
-@pytest.mark.parametrize("name", list(ADAPTERS))
+#: Backends with no bfloat16 at all; each says so as `unsupported` (test_bfloat16_is_unsupported_where_absent).
+NO_BFLOAT16 = {"tract"}
+
+
+@pytest.mark.parametrize("name", [n for n in ADAPTERS if n not in NO_BFLOAT16])
 def test_bfloat16_comes_back_as_bfloat16(
     name: str, adapters: dict[str, Backend], models: dict[str, Path], cached: Path
 ) -> None:
@@ -182,6 +188,22 @@ def test_bfloat16_comes_back_as_bfloat16(
     assert y.dtype == ml_dtypes.bfloat16, f"{name}: dtype {y.dtype}"
     expected = np.maximum(a.astype(np.float32) + b.astype(np.float32), 0)
     np.testing.assert_array_equal(y.astype(np.float32), expected, err_msg=f"{name}: bf16 relu(a + b)")
+
+
+@pytest.mark.parametrize("name", sorted(NO_BFLOAT16))
+def test_bfloat16_is_unsupported_where_absent(
+    name: str, adapters: dict[str, Backend], models: dict[str, Path], cached: Path
+) -> None:
+    """tract knows no bfloat16 datum type: the model is `unsupported`, not a load failure."""
+    with pytest.raises(Unsupported, match=r"(?i)bfloat16"):
+        adapters[name].prepare(models["add_relu_bf16"])
+
+
+def test_tract_message_drops_its_backtrace(models: dict[str, Path]) -> None:
+    """tract's errors carry a Rust backtrace with build paths; findings cluster on what tract said."""
+    with pytest.raises(Unsupported) as caught:
+        Tract().prepare(models["add_relu_bf16"])
+    assert "Stack backtrace" not in str(caught.value) and "callproc.c" not in str(caught.value), str(caught.value)
 
 
 @pytest.mark.parametrize(("name", "model"), [(n, "string" if n == "iree" else "det") for n in ADAPTERS])

@@ -64,6 +64,7 @@ RELEVANT_PACKAGES = (
     "iree-base-runtime",
     "apache-tvm",
     "tinygrad",
+    "tract",
     "onnx2torch",
     "torch",
     "onnxscript",
