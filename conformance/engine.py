@@ -36,6 +36,7 @@ from .expectations import ExpectationSet, builtin_path
 from .expectations import load as load_expectations
 from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
 from .generate import CaseError, Cover, discover_cases, draw_instances, select_cases
+from .graphs import op_uses
 from .model import (
     FAILING,
     PREBUILT_EXPORTER,
@@ -44,6 +45,7 @@ from .model import (
     Case,
     CaseInstance,
     Metrics,
+    OpUse,
     OracleAgreement,
     Outcome,
     Result,
@@ -294,6 +296,19 @@ def _run(
             for r in results:
                 progress.result(r)
 
+        ops_of_model: dict[Path, tuple[OpUse, ...]] = {}  # instances sharing a model share its ops
+
+        def record_ops(staged: Staged) -> None:
+            path = staged.artifact.model_path
+            if path not in ops_of_model:
+                try:
+                    ops_of_model[path] = op_uses(path.read_bytes())
+                except Exception:  # a model no tool can parse is the backends' to report, not the matrix's
+                    ops_of_model[path] = ()
+            store.record_graph_ops(
+                summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of_model[path]
+            )
+
         # One instance waits on the backends while the driver judges the one
         # before it and builds the one after it: with workers, the harness's
         # own work overlaps the backends' instead of adding to it.
@@ -302,6 +317,8 @@ def _run(
         try:
             for instance, exporter, opset in jobs:
                 staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary)
+                if isinstance(staged, Staged):
+                    record_ops(staged)
                 previous = (waiting[0], waiting[1]()) if waiting is not None else None
                 waiting = None
                 if isinstance(staged, Staged):

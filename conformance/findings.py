@@ -513,6 +513,7 @@ def finding_of(findings: Iterable[Finding]) -> dict[str, str]:
 
 def changed_findings(store: Any, run_a: str, run_b: str) -> tuple[list[Finding], list[Finding]]:
     """Findings of run B that run A did not have (new), and those of A that B no longer has (fixed)."""
+
     def of(run_id: str) -> dict[str, Finding]:  # localized as `findings` shows them, so the ids are the same
         rid = store.run(run_id).id
         return {f.id: f for f in localized(store.results(rid), store.localizations(rid))}

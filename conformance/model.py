@@ -260,6 +260,19 @@ class Artifact:
         return self.directory / layout.MODEL
 
 
+@dataclass(frozen=True, order=True)
+class OpUse:
+    """One kind of node a graph holds: what the operator support matrix counts a result against.
+
+    `op` is the op type, prefixed with its domain outside the default one;
+    `dtype` is the element type the node computes in (its first typed input,
+    ONNX's usual `T`, else its first output), or "" where inference cannot tell.
+    """
+
+    op: str
+    dtype: str
+
+
 @dataclass(frozen=True)
 class Metrics:
     """Numeric distance between a backend's outputs and the expected ones.

@@ -34,10 +34,11 @@ from .history import (
     series_of,
     trend,
 )
+from .matrix import build as build_matrix
 from .model import FAILING, PREBUILT_EXPORTER, OracleAgreement, Outcome, Result, Values
 from .store import RunRecord, Store
 
-SCHEMA_ID = "conformance-report/3"
+SCHEMA_ID = "conformance-report/4"
 FORMATS = ("html", "md", "json", "junit")
 FILENAMES = {"html": "report.html", "md": "summary.md", "json": "report.json", "junit": "junit.xml"}
 
@@ -322,6 +323,7 @@ def report_data(
         "matrix": matrix,
         "grid": grid,
         "findings": [f.to_dict() for f in found],
+        "op_support": build_matrix(results, store.graph_ops(run.id), found).to_dict(),
         "failures": [_failure_row(r, run, finding) for r in results if r.outcome in FAILING],
         "expected_failures": [_failure_row(r, run, finding) for r in results if r.outcome is Outcome.XFAIL],
         "divergences": list(divergences.values()),

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .model import Metrics, OracleAgreement, Outcome, Result, Values
+from .model import Metrics, OpUse, OracleAgreement, Outcome, Result, Values
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Seconds a writer waits for another process's transaction before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_S = 60.0
 T = TypeVar("T")
@@ -73,6 +73,14 @@ CREATE TABLE IF NOT EXISTS localizations (
     repro       TEXT,
     seconds     REAL NOT NULL,
     PRIMARY KEY (run_id, finding)
+);
+CREATE TABLE IF NOT EXISTS graph_ops (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    case_id     TEXT NOT NULL,
+    exporter    TEXT NOT NULL,
+    opset       INTEGER NOT NULL,
+    ops         TEXT NOT NULL,
+    PRIMARY KEY (run_id, case_id, exporter, opset)
 );
 """
 #: The results columns as version 2 had them: version 3 rebuilds the table to key results by opset too.
@@ -303,6 +311,18 @@ class Store:
         rows = self._read("SELECT * FROM localizations WHERE run_id = ? ORDER BY rowid", (run_id,))
         return [self._decode(_localized, row) for row in rows]
 
+    def record_graph_ops(self, run_id: str, case_id: str, exporter: str, opset: int, ops: Sequence[OpUse]) -> None:
+        """The kinds of node one exported graph holds: the op support matrix counts its results against them."""
+        encoded = json.dumps([[u.op, u.dtype] for u in sorted(set(ops))])
+        self._write(
+            "INSERT OR REPLACE INTO graph_ops VALUES (?, ?, ?, ?, ?)", [(run_id, case_id, exporter, opset, encoded)]
+        )
+
+    def graph_ops(self, run_id: str) -> dict[tuple[str, str, int], tuple[OpUse, ...]]:
+        """Per (case id, exporter, opset) of a run, the kinds of node its graph held; empty for older runs."""
+        rows = self._read("SELECT case_id, exporter, opset, ops FROM graph_ops WHERE run_id = ?", (run_id,))
+        return {(r[0], r[1], int(r[2])): self._decode(_op_uses, r) for r in rows}
+
     def _write(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One transaction, retried while another writer holds the file; a failure names the file."""
 
@@ -384,6 +404,10 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         environment=json.loads(row[7]),
         options=json.loads(row[8]),
     )
+
+
+def _op_uses(row: Sequence[Any]) -> tuple[OpUse, ...]:
+    return tuple(OpUse(str(op), str(dtype)) for op, dtype in json.loads(row[3]))
 
 
 def _localized(row: Sequence[Any]) -> Localized:

@@ -219,5 +219,7 @@ def test_a_root_cause_entry_matches_its_message_at_any_instance_and_never_a_pass
     assert apply(other, [entry]).outcome is Outcome.XFAIL, "another draw of the same cause is expected too"
     different = make_result("transcendental/exp[def]", Outcome.MISMATCH, message="output 0: NaN where 1.0")
     assert apply(different, [entry]).outcome is Outcome.MISMATCH, "another cause still stands out"
-    assert apply(_result(Outcome.PASS), [entry]).outcome is Outcome.PASS, "a pass says nothing of a way of failing: never xpass"
+    assert apply(_result(Outcome.PASS), [entry]).outcome is Outcome.PASS, (
+        "a pass says nothing of a way of failing: never xpass"
+    )
     assert entry.entry()["finding"] == "F0123456789"

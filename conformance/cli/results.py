@@ -1,4 +1,7 @@
-"""`report` and `diff`: what a recorded run says, and what changed between two. Both only read the store."""
+"""`report`, `diff` and `matrix`: what a recorded run says, what changed between two, and which ops work where.
+
+All three only read the store.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,16 @@ def register(sub: Any) -> None:
     add_threshold(p)
     add_json(p)
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "matrix", help="operator support matrix: ONNX op × opset × dtype × backend, as a run measured it"
+    )
+    p.add_argument("run_id", metavar="RUN_ID", nargs="?", default="latest", help="run id, or 'latest' (default)")
+    p.add_argument("--out", type=Path, help="also write matrix.json and matrix.md into this folder")
+    p.add_argument("--op", help="only the op types matching this glob (for example 'Reduce*')")
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_matrix)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -63,3 +76,26 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 who = f.backend if f.backend != "*" else f"{f.exporter} export"
                 print(f"  {label} {f.id} {f.party}: {who}, {f.op} ({f.dtype}) {f.outcome}: {f.message}")
     return EXIT_FAILED if d.regressed else EXIT_OK
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    import fnmatch
+
+    from ..matrix import format_text, of_run, only_ops, to_markdown
+    from ..store import Store
+
+    with Store(db_path(args.db)) as store:
+        matrix = of_run(store, store.run(args.run_id).id)
+    if args.op:
+        matrix = only_ops(matrix, lambda op: fnmatch.fnmatchcase(op, args.op))
+    if args.out:
+        import json
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "matrix.json").write_text(json.dumps(matrix.to_dict(), indent=1) + "\n")
+        (args.out / "matrix.md").write_text(to_markdown(matrix))
+    if args.json:
+        print_json(matrix.to_dict())
+    else:
+        print(format_text(matrix))
+    return EXIT_OK
