@@ -99,7 +99,7 @@ _RUNNERS: dict[str, tuple[str, str]] = {
         """    import tract
 
     runnable = tract.onnx().load(str(model_path)).into_model().into_runnable()
-    result = runnable.run([np.ascontiguousarray(x) for x in inputs])
+    result = runnable.run([np.asarray(x, order="C") for x in inputs])  # ascontiguousarray makes 0-d 1-d
     return [np.asarray(r.to_numpy()).astype(want.dtype) for r, want in zip(result, expected)]
 """,
     ),

@@ -78,6 +78,15 @@ def uint8_add() -> onnx.ModelProto:
     )
 
 
+def scalar_square() -> onnx.ModelProto:
+    """A 0-d input and output: adapters must not hand a backend a 1-element vector instead."""
+    return _model(
+        [helper.make_node("Mul", ["x", "x"], ["y"])],
+        [_tensor("x", TensorProto.FLOAT, [])],
+        [_tensor("y", TensorProto.FLOAT, [])],
+    )
+
+
 def det() -> onnx.ModelProto:
     """Det: an op that OpenVINO, TVM, tinygrad and onnx2torch have no implementation of."""
     return _model(
@@ -105,6 +114,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "int64": int64_outputs(),
         "uint8": uint8_add(),
         "det": det(),
+        "scalar": scalar_square(),
         "string": string_normalizer(),
     }
     paths = {}
@@ -158,6 +168,15 @@ def test_add_relu_float32(name: str, adapters: dict[str, Backend], models: dict[
     assert isinstance(y, np.ndarray), f"{name} returned {type(y).__name__}, not a NumPy array"
     assert y.dtype == np.float32 and y.shape == (2, 3), f"{name}: dtype {y.dtype}, shape {y.shape}"
     np.testing.assert_allclose(y, expected, rtol=1e-6, atol=0, err_msg=f"{name}: relu(a + b)")
+
+
+@pytest.mark.parametrize("name", list(ADAPTERS))
+def test_a_scalar_stays_a_scalar(
+    name: str, adapters: dict[str, Backend], models: dict[str, Path], cached: Path
+) -> None:
+    backend = adapters[name]
+    (y,) = backend.run(backend.prepare(models["scalar"]), [np.array(1.5, dtype=np.float32)])
+    assert np.shape(y) == () and float(y) == 2.25, f"{name}: x * x of a 0-d 1.5 gave {y!r}"
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))

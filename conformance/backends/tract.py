@@ -69,7 +69,7 @@ class Tract:
 
         runnable, dtypes = session
         try:
-            result = runnable.run([np.ascontiguousarray(x) for x in inputs])
+            result = runnable.run([np.asarray(x, order="C") for x in inputs])  # ascontiguousarray makes 0-d 1-d
         except tract.TractError as exc:
             raise RuntimeError(f"tract: {condense(str(exc))}") from exc
         return as_declared_all([np.array(t.to_numpy(), copy=True) for t in result], dtypes)
