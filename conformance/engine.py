@@ -53,6 +53,7 @@ from .model import (
     error_text,
 )
 from .store import Store, default_db_path
+from .timing import StageClock
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class RunSummary:
     #: Artifacts built now around a model another instance exported (values differ, the graph does not).
     shared: int = 0
     cached: int = 0
+    clock: StageClock = field(default_factory=StageClock)
 
     @property
     def counts(self) -> Counter[str]:
@@ -251,20 +253,11 @@ def _run(
     cache = ArtifactCache(Path(options.cache_dir))
     expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
 
-    planned: list[CaseInstance] = []
-    cover = Cover(options.cover)
-    for c in selected:
-        try:
-            for mode in options.value_modes:
-                if c.prebuilt is not None and mode is not options.value_modes[0]:
-                    continue  # a prebuilt case's data sets are what they are, whatever the mode
-                planned.extend(
-                    draw_instances(c, seed=options.seed, max_examples=options.max_examples, values=mode, cover=cover)
-                )
-        except Exception as exc:
-            raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
+    clock = StageClock()
+    with clock.stage("draw"):
+        planned = _draw_all(selected, options, Cover(options.cover))
 
-    summary = RunSummary(run_id or new_run_id(), [])
+    summary = RunSummary(run_id or new_run_id(), [], clock=clock)
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
@@ -291,7 +284,8 @@ def _run(
 
         def record(results: list[Result]) -> None:
             results = apply_expectations(results, expectations, summary.run_id)
-            store.record_many(results)
+            with clock.stage("store"):
+                store.record_many(results)
             summary.results.extend(results)
             for r in results:
                 progress.result(r)
@@ -302,12 +296,14 @@ def _run(
             path = staged.artifact.model_path
             if path not in ops_of_model:
                 try:
-                    ops_of_model[path] = op_uses(path.read_bytes())
+                    with clock.stage("judge"):
+                        ops_of_model[path] = op_uses(path.read_bytes())
                 except Exception:  # a model no tool can parse is the backends' to report, not the matrix's
                     ops_of_model[path] = ()
-            store.record_graph_ops(
-                summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of_model[path]
-            )
+            with clock.stage("store"):
+                store.record_graph_ops(
+                    summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of_model[path]
+                )
 
         # One instance waits on the backends while the driver judges the one
         # before it and builds the one after it: with workers, the harness's
@@ -316,7 +312,7 @@ def _run(
         status = "interrupted"
         try:
             for instance, exporter, opset in jobs:
-                staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary)
+                staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary, clock)
                 if isinstance(staged, Staged):
                     record_ops(staged)
                 previous = (waiting[0], waiting[1]()) if waiting is not None else None
@@ -324,7 +320,7 @@ def _run(
                 if isinstance(staged, Staged):
                     waiting = (staged, executor.submit(backends, staged.artifact))
                 if previous is not None:
-                    record(judge_instance(*previous, backends, versions))
+                    record(judge_instance(*previous, backends, versions, clock))
                 if not isinstance(staged, Staged):
                     record(staged)
             status = "complete"
@@ -336,10 +332,25 @@ def _run(
                 # What the backends already ran is judged and kept, also when the run stops on an error
                 # (not on Ctrl-C: that must not wait for a slow backend).
                 if waiting is not None and status != "interrupted":
-                    record(judge_instance(waiting[0], waiting[1](), backends, versions))
+                    record(judge_instance(waiting[0], waiting[1](), backends, versions, clock))
             finally:
-                store.finish_run(summary.run_id, utc_now(), status)
+                store.finish_run(summary.run_id, utc_now(), status, timings=clock.to_dict())
     return summary
+
+
+def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> list[CaseInstance]:
+    planned: list[CaseInstance] = []
+    for c in selected:
+        try:
+            for mode in options.value_modes:
+                if c.prebuilt is not None and mode is not options.value_modes[0]:
+                    continue  # a prebuilt case's data sets are what they are, whatever the mode
+                planned.extend(
+                    draw_instances(c, seed=options.seed, max_examples=options.max_examples, values=mode, cover=cover)
+                )
+        except Exception as exc:
+            raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
+    return planned
 
 
 def _fingerprint(parts: Iterable[str]) -> str:
@@ -427,9 +438,11 @@ def stage_instance(
     versions: Mapping[str, str],
     cache: ArtifactCache,
     summary: RunSummary | None = None,
+    clock: StageClock | None = None,
 ) -> Staged | list[Result]:
     """Build (or load) the artifact and compare the oracles; the results at once where no backend can run."""
     started = time.perf_counter()
+    clock = clock or StageClock()
 
     def every_backend(outcome: Outcome, message: str, at_opset: int = opset) -> list[Result]:
         return [
@@ -442,7 +455,7 @@ def stage_instance(
     if instance.prebuilt is None and opset < instance.case.min_opset:
         return every_backend(Outcome.SKIP, f"case needs opset {instance.case.min_opset}, run uses {opset}")
     try:
-        artifact = build_artifact(instance, exporter, opset, cache)
+        artifact = build_artifact(instance, exporter, opset, cache, clock)
     except OracleError as exc:
         return every_backend(Outcome.SKIP, str(exc))
     if instance.prebuilt is not None:
@@ -453,14 +466,30 @@ def stage_instance(
         summary.cached += not artifact.fresh
     if artifact.export_error:
         return every_backend(Outcome.EXPORT_FAIL, artifact.export_error, opset)
-    agreement, why = cached_agreement(instance, artifact)
+    with clock.stage("oracles"):
+        agreement, why = cached_agreement(instance, artifact)
     return Staged(instance, exporter, opset, artifact, agreement, why)
 
 
 def judge_instance(
-    staged: Staged, executions: Sequence[Execution], backends: Sequence[Backend], versions: Mapping[str, str]
+    staged: Staged,
+    executions: Sequence[Execution],
+    backends: Sequence[Backend],
+    versions: Mapping[str, str],
+    clock: StageClock | None = None,
 ) -> list[Result]:
     """Each backend's execution judged against the oracles."""
+    clock = clock or StageClock()
+    with clock.stage("judge"):
+        results = _judge(staged, executions, backends, versions)
+    for backend, execution in zip(backends, executions, strict=True):
+        clock.backend(backend.name, execution.prepare_seconds, execution.run_seconds)
+    return results
+
+
+def _judge(
+    staged: Staged, executions: Sequence[Execution], backends: Sequence[Backend], versions: Mapping[str, str]
+) -> list[Result]:
     instance, artifact, agreement, why = staged.instance, staged.artifact, staged.agreement, staged.why
     diverge = why if agreement is OracleAgreement.DIVERGE else ""
     results = []

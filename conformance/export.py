@@ -30,6 +30,7 @@ import numpy as np
 
 from . import layout
 from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
+from .timing import StageClock
 
 #: Bump when the artifact layout, the model's normalization or the oracle computation changes:
 #: old entries are then ignored. 2: the exporter's debugging metadata is stripped.
@@ -545,14 +546,19 @@ def _save(
     return Artifact(key, directory, exporter, opset, instance.inputs, oracles, export_error, fresh=True)
 
 
-def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: ArtifactCache) -> Artifact:
-    """The cached artifact for (instance, exporter, opset), exporting only on a miss."""
+def build_artifact(
+    instance: CaseInstance, exporter: str, opset: int, cache: ArtifactCache, clock: StageClock | None = None
+) -> Artifact:
+    """The cached artifact for (instance, exporter, opset), exporting only on a miss; `clock` hears each stage."""
+    clock = clock or StageClock()
     if instance.prebuilt is not None:
-        return _prebuilt_artifact(instance, cache)
+        with clock.stage("cache"):
+            return _prebuilt_artifact(instance, cache)
     from . import oracle
 
     key = artifact_key(instance, exporter, opset)
-    cached = cache.load(key, instance.inputs)
+    with clock.stage("cache"):
+        cached = cache.load(key, instance.inputs)
     if cached is not None:
         return cached
 
@@ -563,21 +569,24 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
         return oracle.in_child(fn, *args) if isolated else fn(*args)
 
     try:
-        source = guarded(oracle.run_torch, instance.module, instance.inputs)
+        with clock.stage("oracles"):
+            source = guarded(oracle.run_torch, instance.module, instance.inputs)
     except Exception as exc:
         raise OracleError(f"torch eager cannot run {instance.id}: {exporter_message(exc)}") from exc
     truth = None
     floating = any(is_float(x.dtype) for x in source)
     if floating and instance.case.float64_truth:
         try:
-            truth = guarded(oracle.run_torch_float64, instance.module, instance.inputs)
+            with clock.stage("oracles"):
+                truth = guarded(oracle.run_torch_float64, instance.module, instance.inputs)
         except Exception as exc:
             raise OracleError(f"torch float64 cannot run {instance.id}: {exporter_message(exc)}") from exc
 
     spec: tuple[np.ndarray, ...] | None = None
     spec_error = ""
     mkey = model_key(instance, exporter, opset)
-    shared = cache.load_model(mkey)
+    with clock.stage("cache"):
+        shared = cache.load_model(mkey)
     if shared is not None:
         model_bytes, export_error = shared
     else:
@@ -585,13 +594,18 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
         try:
             traced_with = instance.export_inputs if instance.export_inputs is not None else instance.inputs
             # torchscript traces by running the module: on such values the trace itself can trap.
-            model_bytes = guarded(export_model, instance.module, traced_with, exporter, opset, instance.dynamic_axes)
+            with clock.stage("export"):
+                model_bytes = guarded(
+                    export_model, instance.module, traced_with, exporter, opset, instance.dynamic_axes
+                )
         except Exception as exc:
             export_error = exporter_message(exc)
-        cache.store_model(mkey, model_bytes, export_error)
+        with clock.stage("cache"):
+            cache.store_model(mkey, model_bytes, export_error)
     if model_bytes is not None:
         try:
-            spec = oracle.run_reference(model_bytes, instance.inputs)
+            with clock.stage("oracles"):
+                spec = oracle.run_reference(model_bytes, instance.inputs)
         except Exception as exc:
             spec_error = exporter_message(exc)
         if spec is not None and len(spec) != len(source):
@@ -599,5 +613,6 @@ def build_artifact(instance: CaseInstance, exporter: str, opset: int, cache: Art
             spec = None
 
     oracles = Oracles(source=source, truth=truth, spec=spec, spec_error=spec_error)
-    artifact = _save(cache, key, instance, exporter, opset, model_bytes, oracles, export_error)
+    with clock.stage("cache"):
+        artifact = _save(cache, key, instance, exporter, opset, model_bytes, oracles, export_error)
     return dataclasses.replace(artifact, exported=shared is None)

@@ -304,6 +304,7 @@ def report_data(
             "series": series_of(run),
             "command": run.command,
             "options": run.options,
+            "timings": run.timings,
             "versions": run.environment,
             "preset": run.options.get("preset"),
             "covered": {

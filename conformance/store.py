@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ T = TypeVar("T")
 #: Columns added since version 1, by the version that added them; applied in order on open.
 _ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
     2: [("results", "waiver", "TEXT")],
+    5: [("runs", "timings", "TEXT")],
 }
 
 _SCHEMA = """
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS runs (
     profile     TEXT,
     command     TEXT,
     environment TEXT NOT NULL,
-    options     TEXT NOT NULL
+    options     TEXT NOT NULL,
+    timings     TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id          TEXT NOT NULL REFERENCES runs(id),
@@ -147,6 +149,8 @@ class RunRecord:
     command: str | None
     environment: dict[str, Any]
     options: dict[str, Any]
+    #: Wall and CPU seconds per stage and per backend, and peak memory (see timing.py); {} before schema 5.
+    timings: dict[str, Any] = field(default_factory=dict)
 
 
 class Store:
@@ -254,8 +258,14 @@ class Store:
         """A stopped run records again: it is `running` until it finishes."""
         self._write("UPDATE runs SET finished = NULL, status = 'running' WHERE id = ?", [(run_id,)])
 
-    def finish_run(self, run_id: str, finished: str, status: str = "complete") -> None:
-        self._write("UPDATE runs SET finished = ?, status = ? WHERE id = ?", [(finished, status, run_id)])
+    def finish_run(
+        self, run_id: str, finished: str, status: str = "complete", timings: Mapping[str, Any] | None = None
+    ) -> None:
+        """A resumed run's timings are those of its last part: what the earlier parts spent is not kept."""
+        self._write(
+            "UPDATE runs SET finished = ?, status = ?, timings = COALESCE(?, timings) WHERE id = ?",
+            [(finished, status, json.dumps(timings) if timings is not None else None, run_id)],
+        )
 
     def record(self, result: Result) -> None:
         self.record_many([result])
@@ -403,6 +413,7 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         command=row[6],
         environment=json.loads(row[7]),
         options=json.loads(row[8]),
+        timings=json.loads(row[9]) if len(row) > 9 and row[9] else {},
     )
 
 

@@ -224,3 +224,19 @@ def test_matrix_options_round_trip_through_what_a_run_records(tmp_path) -> None:
     opts = RunOptions(opsets=(17, 21), values=("plain", "wide"), cover="pairs", opt_in=True, preset="nightly")
     assert RunOptions.from_dict(opts.to_dict()) == opts
     assert opts.opset_list == (17, 21) and [str(v) for v in opts.value_modes] == ["plain", "wide"]
+
+
+def test_a_run_records_where_its_time_went(options: RunOptions) -> None:
+    """Per stage wall and CPU seconds, per backend its own time, and peak memory, kept with the run."""
+    summary = run(replace(options, cases="relu", max_examples=2))
+    with Store(options.db) as store:
+        timings = store.run(summary.run_id).timings
+    stages = timings["stages"]
+    for stage in ("draw", "cache", "prepare", "run", "judge", "store"):
+        assert stage in stages and stages[stage]["calls"] > 0, f"stage {stage} missing from {sorted(stages)}"
+        assert stages[stage]["wall_s"] >= 0 and stages[stage]["cpu_s"] >= 0
+    assert set(timings["backends"]) == {"onnxruntime", "reference"}
+    for backend, row in timings["backends"].items():
+        assert row["results"] == sum(r.backend == backend for r in summary.results), (backend, row)
+        assert row["prepare_s"] + row["run_s"] > 0, (backend, row)
+    assert timings["wall_s"] > 0 and timings["peak_rss_mb"]["driver"] > 50, timings
