@@ -3,7 +3,8 @@
 A preset is data (the WebGPU CTS's parameter grids are the model): which
 exporters, which opsets, which value modes, how many random draws per case,
 how far covering goes, and whether ONNX's node tests run too. Options given
-on the command line override the preset's.
+on the command line, or set in a project's config file (`cli/config.py`),
+override the preset's.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """The `conformance` command: a thin front end over the engine, one module per command group.
 
+A project's defaults come from `[tool.conformance]` in pyproject.toml or a conformance.toml (`config.py`):
+they become the parsers' defaults before parsing, so the command line wins over them.
+
 Exit status: 0 when nothing failed unexpectedly, 1 when something did, 2 for a
 usage or input error (one line on stderr, no traceback).
 """
@@ -10,9 +13,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import __version__
-from . import certification, expectations, findings, library, results, run
+from . import certification, config, expectations, findings, library, results, run
 from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
@@ -22,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (run, results, findings, expectations, library, certification):
+    for group in (run, results, findings, expectations, library, certification, config):
         group.register(sub)
     return parser
 
@@ -54,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..store import StoreError
 
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        config.configure(parser, Path.cwd())  # the project's config file, as defaults the command line overrides
+        args = parser.parse_args(argv)
         args.argv = argv  # what `run`, `nightly` and `certify` record as the command line
         return int(args.func(args))
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:

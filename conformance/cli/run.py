@@ -50,8 +50,8 @@ def add_run_options(p: argparse.ArgumentParser, preset: str | None = None) -> No
         "--preset",
         choices=sorted(PRESETS),
         default=preset,
-        help="a named matrix of exporters, opsets, value modes, draws and covering; options given override it"
-        + (f" (default: {preset})" if preset else ""),
+        help="a named matrix of exporters, opsets, value modes, draws and covering; options given, or set in "
+        "the config file, override it" + (f" (default: {preset})" if preset else ""),
     )
     add_cases(p)
     add_backends(p)
@@ -130,6 +130,30 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
     from ..engine import RunOptions
     from ..expectations import resolve_path
     from ..export import default_cache_dir
+
+    return RunOptions(
+        cases=args.cases,
+        backends=args.backends,
+        seed=args.seed,
+        **run_matrix(args),
+        cache_dir=args.cache_dir or default_cache_dir(),
+        db=db_path(args.db),
+        command=shlex.join(["conformance", *args.argv]),
+        isolate=not args.in_process,
+        expectations=resolve_path(args.expectations),
+        timeout=args.timeout,
+        memory_limit_mb=args.memory_limit,
+        dask=args.dask,
+        **extra,
+    )
+
+
+def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
+    """The `RunOptions` fields of the run matrix: the preset's (or BASE's), with each option that has a value over them.
+
+    An option has a value when it was given or a config file set it (`cli/config.py`): both count as
+    asked for, so they override the preset.
+    """
     from ..presets import PRESETS
 
     matrix: dict[str, Any] = {**BASE, **(PRESETS[args.preset].options() if args.preset else {})}
@@ -143,21 +167,34 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
         matrix["values"] = tuple(dict.fromkeys((*(args.values or ()), *(("special",) if args.special_values else ()))))
     if args.cover is not None:
         matrix["cover"] = args.cover
-    return RunOptions(
-        cases=args.cases,
-        backends=args.backends,
-        seed=args.seed,
-        **matrix,
-        cache_dir=args.cache_dir or default_cache_dir(),
-        db=db_path(args.db),
-        command=shlex.join(["conformance", *args.argv]),
-        isolate=not args.in_process,
-        expectations=resolve_path(args.expectations),
-        timeout=args.timeout,
-        memory_limit_mb=args.memory_limit,
-        dask=args.dask,
-        **extra,
-    )
+    return matrix
+
+
+#: Each matrix option (by dest) and the `RunOptions` field it sets: what `conformance config` fills from the preset.
+MATRIX_FIELDS = {
+    "exporters": "exporters",
+    "opset": "opsets",
+    "max_examples": "max_examples",
+    "values": "values",
+    "cover": "cover",
+}
+
+
+def matrix_origins(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """Each matrix option's value in the run, and where it comes from when it has no value of its own: the
+    preset or the base.
+
+    `conformance config` shows these, so the settings it prints are the ones the run gets, not argparse's `None`.
+    """
+    from ..export import DEFAULT_OPSET
+    from ..presets import PRESETS
+
+    matrix = {"opsets": (DEFAULT_OPSET,), **run_matrix(args)}
+    preset = PRESETS[args.preset].options() if args.preset else {}
+    return {
+        dest: (matrix[field], f"preset:{args.preset}" if field in preset else "default")
+        for dest, field in MATRIX_FIELDS.items()
+    }
 
 
 def _run_with_progress(options: Any, quiet: bool, console: Any, **kwargs: Any) -> Any:
