@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -115,6 +116,12 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MEMORY_LIMIT_MB = 8192
 STARTUP_TIMEOUT_S = 300.0
 _STDERR_TAIL = 2000
+#: How much of a dead worker's stderr is searched for the line that says why (a backtrace can be long).
+_STDERR_SCAN = 1 << 20
+_LAST_WORDS = tuple(
+    re.compile(p)
+    for p in (r"panicked at", r"Check failed|Assertion .*failed|assertion failed", r"terminate called|what\(\):")
+)
 
 
 def serve(conn: Any) -> int:
@@ -219,11 +226,23 @@ class _Worker:
             return False
 
     def stderr_tail(self) -> str:
+        """The worker's last words: the line that says why it died (a Rust panic, a failed check) if its
+        stderr has one, even where a backtrace after it would push it out of the tail, then the tail."""
         try:
-            data = Path(self.stderr_file.name).read_bytes()[-_STDERR_TAIL:]
+            data = Path(self.stderr_file.name).read_bytes()[-_STDERR_SCAN:]
         except OSError:
             return ""
-        return data.decode("utf-8", "replace").strip()
+        text = data.decode("utf-8", "replace").strip()
+        tail = text[-_STDERR_TAIL:]
+        lines = text.splitlines()
+        for words in _LAST_WORDS:  # the most telling first: Python's own "Fatal Python error" says least
+            hits = [i for i, line in enumerate(lines) if words.search(line)]
+            if hits:
+                why = "\n".join(
+                    line.strip() for line in lines[hits[-1] : hits[-1] + 2]
+                )  # Rust: message on the next line
+                return tail if why in tail[:400] else f"{why}\n...\n{tail}"
+        return tail
 
     def _join(self, timeout: float | None) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -48,7 +48,13 @@ class Abort(_Misbehaving):
     name = "abort"
 
     def misbehave(self) -> None:
-        os.write(2, b"about to abort: the backend's last words\n")
+        # As a Rust library panics with RUST_BACKTRACE=1: the reason, then a backtrace longer than any tail.
+        os.write(2, b"thread '<unnamed>' panicked at src/ops/add.rs:42:9:\nabout to abort: the backend's last words\n")
+        os.write(
+            2,
+            b"stack backtrace:\n"
+            + b"".join(b"  %d: frame_%d\n             at src/frame.rs:1:1\n" % (i, i) for i in range(200)),
+        )
         os.abort()
 
 

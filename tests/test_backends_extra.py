@@ -87,6 +87,15 @@ def scalar_square() -> onnx.ModelProto:
     )
 
 
+def shape_of() -> onnx.ModelProto:
+    """Shape arithmetic as an output: tract computes it as TDim, which its Python API will not hand out as is."""
+    return _model(
+        [helper.make_node("Shape", ["x"], ["y"])],
+        [_tensor("x", TensorProto.FLOAT, [3, 2])],
+        [_tensor("y", TensorProto.INT64, [2])],
+    )
+
+
 def det() -> onnx.ModelProto:
     """Det: an op that OpenVINO, TVM, tinygrad and onnx2torch have no implementation of."""
     return _model(
@@ -115,6 +124,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "uint8": uint8_add(),
         "det": det(),
         "scalar": scalar_square(),
+        "shape": shape_of(),
         "string": string_normalizer(),
     }
     paths = {}
@@ -177,6 +187,15 @@ def test_a_scalar_stays_a_scalar(
     backend = adapters[name]
     (y,) = backend.run(backend.prepare(models["scalar"]), [np.array(1.5, dtype=np.float32)])
     assert np.shape(y) == () and float(y) == 2.25, f"{name}: x * x of a 0-d 1.5 gave {y!r}"
+
+
+@pytest.mark.parametrize("name", list(ADAPTERS))
+def test_shape_arithmetic_comes_back_as_int64(
+    name: str, adapters: dict[str, Backend], models: dict[str, Path], cached: Path
+) -> None:
+    backend = adapters[name]
+    (y,) = backend.run(backend.prepare(models["shape"]), [np.zeros((3, 2), dtype=np.float32)])
+    assert y.dtype == np.int64 and y.tolist() == [3, 2], f"{name}: Shape(x) gave {y!r}"
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))

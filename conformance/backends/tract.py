@@ -70,6 +70,21 @@ class Tract:
         runnable, dtypes = session
         try:
             result = runnable.run([np.asarray(x, order="C") for x in inputs])  # ascontiguousarray makes 0-d 1-d
+            return as_declared_all([_to_numpy(tract, t) for t in result], dtypes)
         except tract.TractError as exc:
             raise RuntimeError(f"tract: {condense(str(exc))}") from exc
-        return as_declared_all([np.array(t.to_numpy(), copy=True) for t in result], dtypes)
+
+
+def _to_numpy(tract: Any, tensor: Any) -> np.ndarray:
+    """A tract tensor as NumPy; shape arithmetic comes back as TDim, which only converts to integers first.
+
+    TDim is tract's symbolic dimension type, what it computes `Shape` and
+    friends in; the graph declares int64 there, so the value is read as int64
+    (a representation difference, like IREE's signless integers).
+    """
+    try:
+        return np.array(tensor.to_numpy(), copy=True)
+    except tract.TractError as exc:
+        if "TDim" not in str(exc):
+            raise
+        return np.array(tensor.convert_to(tract.DatumType.I64).to_numpy(), copy=True)

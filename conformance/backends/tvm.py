@@ -45,8 +45,14 @@ class TvmSession:
 
 
 def _flatten(value: Any) -> list[Any]:
+    """The VM's result as a flat list of arrays; a shape computed as a Relax shape (a ShapeTuple of ints)
+    is an int64 tensor in the ONNX graph, and is handed back as one."""
+    import tvm
+
     if hasattr(value, "numpy"):
         return [value]
+    if isinstance(value, tvm.runtime.ShapeTuple):
+        return [np.array(list(value), dtype=np.int64)]
     out: list[Any] = []
     for v in value:
         out.extend(_flatten(v))
@@ -130,4 +136,6 @@ class TVM:
 
         args = [tvm.runtime.tensor(np.asarray(x, order="C")) for x in inputs]
         result = session.vm["main"](*args)
-        return as_declared_all([v.numpy() for v in _flatten(result)], session.dtypes)
+        return as_declared_all(
+            [np.asarray(v.numpy() if hasattr(v, "numpy") else v) for v in _flatten(result)], session.dtypes
+        )
