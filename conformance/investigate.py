@@ -32,6 +32,7 @@ from .findings import REFERENCE, Finding, Party, cluster, signature_op
 from .generate import discover_cases, draw_instances, select_cases
 from .model import Artifact, CaseInstance, Outcome, Unspecified
 from .store import Localized, Store
+from .timing import StageClock
 
 #: Outcomes a lone node can show: the backend ran and answered something else.
 LOCALIZABLE = frozenset({Outcome.MISMATCH, Outcome.SPECIAL, Outcome.SHAPE, Outcome.DTYPE, Outcome.RUN_ERROR})
@@ -111,8 +112,27 @@ def investigate(
 ) -> list[Investigated]:
     """Localize, reduce and bundle every backend finding of a run (or the `only` ids); each is recorded.
 
-    Bundles go to `out/<finding id>`, or where `out(finding)` says.
+    Bundles go to `out/<finding id>`, or where `out(finding)` says. The time
+    spent localizing and reducing is added to the run's recorded timings.
     """
+    clock = StageClock()
+    try:
+        return _investigate(store, run_id, out, budget=budget, only=only, progress=progress, clock=clock)
+    finally:
+        if clock.calls:
+            store.add_timings(store.run(run_id).id, clock.to_dict()["stages"])
+
+
+def _investigate(
+    store: Store,
+    run_id: str,
+    out: Path | Callable[[Finding], Path],
+    *,
+    budget: float,
+    only: Sequence[str],
+    progress: Callable[[str], None],
+    clock: StageClock,
+) -> list[Investigated]:
     bundle_dir = out if callable(out) else lambda f: Path(out) / f.id
     from .localize import Status, localize
     from .reduce import reduced
@@ -159,25 +179,28 @@ def investigate(
             continue
         signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
         op_class = instance.case.op_class
-        loc = localize(
-            artifact.model_path,
-            artifact.inputs,
-            backend,
-            op_class=op_class,
-            time_budget=budget,
-            check_signed_zero=signed_zero,
-        )
+        with clock.stage("localize"):
+            loc = localize(
+                artifact.model_path,
+                artifact.inputs,
+                backend,
+                op_class=op_class,
+                time_budget=budget,
+                check_signed_zero=signed_zero,
+            )
         node = loc.node.to_dict() if loc.node is not None else None
         op = signature_op(node) if node is not None and loc.status is Status.NODE else None
         repro = None
         evidence = loc.evidence
         if loc.status is Status.WHOLE_GRAPH:
-            loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
+            with clock.stage("localize"):
+                loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
         if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
-            loc = reduced(loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero)
-            try:
-                repro = str(bundle_for(loc, bundle_dir(f), backend_version=backend_version(backend)))
-            except (NotReproduced, NotImplementedError) as exc:
-                evidence += f" No bundle: {exc}"
+            with clock.stage("reduce"):
+                loc = reduced(loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero)
+                try:
+                    repro = str(bundle_for(loc, bundle_dir(f), backend_version=backend_version(backend)))
+                except (NotReproduced, NotImplementedError) as exc:
+                    evidence += f" No bundle: {exc}"
         keep(str(loc.status), evidence, op=op, node=node, repro=repro)
     return done

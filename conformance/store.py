@@ -267,6 +267,16 @@ class Store:
             [(finished, status, json.dumps(timings) if timings is not None else None, run_id)],
         )
 
+    def add_timings(self, run_id: str, stages: Mapping[str, Mapping[str, Any]]) -> None:
+        """Stages run after the run itself (localize, reduce) join its timings; a stage seen twice adds up."""
+        timings = dict(self.run(run_id).timings)
+        merged = dict(timings.get("stages", {}))
+        for name, v in stages.items():
+            was = merged.get(name, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+            merged[name] = {k: round(was.get(k, 0) + v.get(k, 0), 3) for k in ("wall_s", "cpu_s", "calls")}
+        timings["stages"] = merged
+        self._write("UPDATE runs SET timings = ? WHERE id = ?", [(json.dumps(timings), run_id)])
+
     def record(self, result: Result) -> None:
         self.record_many([result])
 

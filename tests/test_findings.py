@@ -208,6 +208,10 @@ def test_findings_reduce_localizes_and_bundles_a_real_onnxruntime_bug(tmp_path: 
     # The reduced input is smaller than the drawn one.
     x = numpy_helper.to_array(onnx.load_tensor(str(bundle / "test_data_set_0" / "input_0.pb")))
     assert x.size <= 4, x.shape
+    # The time it took joins the run's own accounting.
+    with Store(db) as store:
+        stages = store.run("latest").timings["stages"]
+    assert stages["localize"]["calls"] >= 1 and stages["reduce"]["wall_s"] > 0, stages
 
     # `repro ID --out DIR` writes the same kind of bundle where it is told; a second time refuses a full folder.
     out = tmp_path / "one"

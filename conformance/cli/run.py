@@ -242,6 +242,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"artifacts: {summary.exported} exported, {summary.shared} sharing an exported model, "
         f"{summary.cached} from cache"
     )
+    from ..timing import format_timings
+
+    for line in format_timings(summary.clock.to_dict()):
+        console.print(line, markup=False, soft_wrap=True)
     for r in summary.failed[:20]:
         first = r.message.splitlines()[0] if r.message else ""
         console.print(
