@@ -235,11 +235,13 @@ class _Worker:
         text = data.decode("utf-8", "replace").strip()
         tail = text[-_STDERR_TAIL:]
         lines = text.splitlines()
-        for words in _LAST_WORDS:  # the most telling first: Python's own "Fatal Python error" says least
+        # The most telling kind first (Python's own "Fatal Python error" says least), and its first line: a
+        # panic while panicking ("panic in a function that cannot unwind") follows the one that says why.
+        for words in _LAST_WORDS:
             hits = [i for i, line in enumerate(lines) if words.search(line)]
             if hits:
                 why = "\n".join(
-                    line.strip() for line in lines[hits[-1] : hits[-1] + 2]
+                    line.strip() for line in lines[hits[0] : hits[0] + 2]
                 )  # Rust: message on the next line
                 return tail if why in tail[:400] else f"{why}\n...\n{tail}"
         return tail
