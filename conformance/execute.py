@@ -225,26 +225,23 @@ class _Worker:
         except (EOFError, OSError):
             return False
 
-    def stderr_tail(self) -> str:
-        """The worker's last words: the line that says why it died (a Rust panic, a failed check) if its
-        stderr has one, even where a backtrace after it would push it out of the tail, then the tail."""
+    def stderr_tail(self) -> tuple[str, str]:
+        """The worker's last words: the line that says why it died (a Rust panic, a failed check) where its
+        stderr has one, which a backtrace after it can push far out of the tail; and the tail."""
         try:
             data = Path(self.stderr_file.name).read_bytes()[-_STDERR_SCAN:]
         except OSError:
-            return ""
+            return "", ""
         text = data.decode("utf-8", "replace").strip()
-        tail = text[-_STDERR_TAIL:]
         lines = text.splitlines()
         # The most telling kind first (Python's own "Fatal Python error" says least), and its first line: a
         # panic while panicking ("panic in a function that cannot unwind") follows the one that says why.
         for words in _LAST_WORDS:
             hits = [i for i, line in enumerate(lines) if words.search(line)]
             if hits:
-                why = "\n".join(
-                    line.strip() for line in lines[hits[0] : hits[0] + 2]
-                )  # Rust: message on the next line
-                return tail if why in tail[:400] else f"{why}\n...\n{tail}"
-        return tail
+                why = " ".join(line.strip() for line in lines[hits[0] : hits[0] + 2])  # Rust: reason on the next line
+                return why, text[-_STDERR_TAIL:]
+        return "", text[-_STDERR_TAIL:]
 
     def _join(self, timeout: float | None) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -254,8 +251,9 @@ class _Worker:
         """Kill the worker after it died or failed: `what` happened, how it ended, and its last words."""
         self._join(wait)
         message = f"{what} ({_signal_name(self.process.poll())})"
-        tail = self.stderr_tail()
+        why, tail = self.stderr_tail()
         self.stop(kill=True)
+        message += f": {why}" if why else ""  # on the first line, where findings and report rows read it
         return f"{message}; stderr tail:\n{tail}" if tail else message
 
     def stop(self, kill: bool = False) -> None:
