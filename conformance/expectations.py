@@ -43,7 +43,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .model import FAILING, Outcome, Result, normalize_message
+from .model import FAILING, Outcome, Result, normalize_message, result_dtype
 
 #: Outcomes an expectation may name: every way of not passing.
 EXPECTABLE = frozenset(FAILING - {Outcome.XPASS}) | {Outcome.UNSUPPORTED}
@@ -97,7 +97,7 @@ class Expectation:
             return False
         if self.exporter and not fnmatch.fnmatchcase(result.exporter, self.exporter):
             return False
-        if self.dtype and not fnmatch.fnmatchcase(str(result.params.get("dtype", "")), self.dtype):
+        if self.dtype and not fnmatch.fnmatchcase(result_dtype(result), self.dtype):
             return False
         if self.opset and not _in_range(str(result.opset), self.opset):
             return False

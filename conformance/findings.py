@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .model import FAILING, OracleAgreement, Outcome, Result, normalize_message
+from .model import FAILING, OracleAgreement, Outcome, Result, normalize_message, result_dtype
 
 #: Backends that are the ONNX reference evaluator or a variant of another backend: they do not vote twice.
 REFERENCE = "reference"
@@ -126,14 +126,6 @@ def signature_of(backend: str, exporter: str, op: str, dtype: str, outcome: str,
 def finding_id(signature: Mapping[str, str]) -> str:
     """Derived from the signature alone: the same cause has the same id in every run and on every machine."""
     return "F" + hashlib.sha256(json.dumps(dict(signature), sort_keys=True).encode()).hexdigest()[:10]
-
-
-def _dtype(result: Result) -> str:
-    params = result.params or {}
-    for key in ("dtype", "from", "src_dtype"):
-        if isinstance(params.get(key), str):
-            return str(params[key])
-    return "-"
 
 
 def _side(result: Result) -> str:
@@ -267,7 +259,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
 
     def add(r: Result, outcome: Outcome, attribution: Attribution, message: str, backend: str, exporter: str) -> None:
         op = (ops or {}).get(result_key(r)) or r.case_id.split("[", 1)[0]
-        sig = signature_of(backend, exporter, op, _dtype(r), str(outcome), normalize_message(message))
+        sig = signature_of(backend, exporter, op, result_dtype(r), str(outcome), normalize_message(message))
         fid = finding_id(sig)
         g = groups.setdefault(
             fid, {"sig": sig, "attr": attribution, "instances": set(), "cases": set(), "n": 0, "ex": r}
@@ -477,32 +469,42 @@ def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "[]*?" else c for c in text)
 
 
-def expectation_entries(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] = ()) -> list[dict[str, Any]]:
     """One expectation entry per finding that still fails unexpectedly: its signature, party and evidence.
 
     The entry names the case without an instance hash and carries the
     normalized message, so it matches every draw of that cause at any seed and
     nothing else; the reason says whose fault it is and why.
+
+    A finding about the graph (the exporter's, the spec's: backend `*`) shows
+    on each backend in that backend's own words (a load failure here, a run
+    error there), so it is written as one entry per backend, outcome and
+    message among its results, each naming the finding; `results` are the
+    run's, to read those from.
     """
+    by_key = {result_key(r): r for r in results}
     out = []
     for f in findings:
         if f.status == "fixed" or not f.unexpected:
             continue
+        example = f.example.get("case_id", "")
+        reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
+        reason += (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
+        members = [by_key[k] for k in f.members if k in by_key] if f.backend == "*" else []
+        unwaived = {(r.backend, str(r.outcome), normalize_message(r.message)) for r in members if r.outcome in FAILING}
+        ways = sorted(unwaived) or [(f.backend, f.outcome, f.message)]
         for case in f.cases:
-            entry: dict[str, Any] = {"backend": f.backend, "case": case}
-            if f.exporter != "*":
-                entry["exporter"] = f.exporter
-            if f.dtype != "-":
-                entry["dtype"] = f.dtype
-            entry["outcome"] = f.outcome
-            entry["message"] = _glob_escape(f.message)
-            entry["finding"] = f.id
-            example = f.example.get("case_id", "")
-            reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
-            entry["reason"] = (
-                reason + (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
-            )
-            out.append(entry)
+            for backend, outcome, message in ways:
+                entry: dict[str, Any] = {"backend": backend, "case": case}
+                if f.exporter != "*":
+                    entry["exporter"] = f.exporter
+                if f.dtype != "-":
+                    entry["dtype"] = f.dtype
+                entry["outcome"] = outcome
+                entry["message"] = _glob_escape(message)
+                entry["finding"] = f.id
+                entry["reason"] = reason
+                out.append(entry)
     return out
 
 

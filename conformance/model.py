@@ -366,6 +366,16 @@ class Result:
         }
 
 
+def result_dtype(result: Result) -> str:
+    """The dtype a result is about, as findings and expectations both read it: the case's `dtype`
+    parameter, or where a case converts, the dtype it converts from; "-" for none."""
+    params = result.params or {}
+    for key in ("dtype", "from", "src_dtype"):
+        if isinstance(params.get(key), str):
+            return str(params[key])
+    return "-"
+
+
 @dataclass(frozen=True)
 class Availability:
     ok: bool

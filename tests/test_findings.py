@@ -222,3 +222,41 @@ def test_findings_reduce_localizes_and_bundles_a_real_onnxruntime_bug(tmp_path: 
     assert again.returncode == 2 and "not an empty folder" in again.stderr
     unknown = conformance("repro", "F0000000000", "--out", str(tmp_path / "x"), "--db", db)
     assert unknown.returncode == 2 and "no finding F0000000000" in unknown.stderr
+
+
+def test_a_graph_finding_becomes_each_backends_own_way_of_failing_in_expectations() -> None:
+    """An invalid exported graph shows as a load failure on one backend and a run error on another; the
+    expectations written from the finding match each in its own words, at another draw too."""
+    from conformance.expectations import apply, dumps, parse
+    from conformance.findings import expectation_entries
+
+    def graph(case_id: str) -> list:
+        return [
+            make_result(case_id, Outcome.LOAD_FAIL, backend="onnxruntime", oracle=OracleAgreement.NO_SPEC,
+                        message="Fail: Load model from /tmp/a1/model.onnx failed:Node (node_Pad_36) Op (Pad) bad"),
+            make_result(case_id, Outcome.RUN_ERROR, backend="reference", oracle=OracleAgreement.NO_SPEC,
+                        message="IndexError: index 3 is out of bounds for axis 0 with size 3"),
+        ]  # fmt: skip
+
+    results = graph("pool/unfold[aaaaaaaaaaaa]")
+    (finding,) = cluster(results)
+    assert (finding.backend, finding.party) == ("*", Party.EXPORTER), finding
+    entries = expectation_entries([finding], results)
+    assert {(e["backend"], e["outcome"]) for e in entries} == {("onnxruntime", "load-fail"), ("reference", "run-error")}
+    assert all(e["finding"] == finding.id and e["case"] == "pool/unfold" for e in entries), entries
+    known = parse(dumps(entries))
+    for r in graph("pool/unfold[bbbbbbbbbbbb]"):  # another draw of the same cause
+        assert apply(r, known).outcome is Outcome.XFAIL, r
+
+
+def test_an_entry_dtype_reads_the_dtype_a_conversion_starts_from() -> None:
+    """cast cases name their dtype `from`; findings and expectations read it alike."""
+    from conformance.expectations import apply, dumps, parse
+
+    r = make_result("cast/cast_round_trip[aaaaaaaaaaaa]", Outcome.MISMATCH, backend="openvino", message=MISMATCH,
+                    params={"from": "float32", "via": "float16"})  # fmt: skip
+    (finding,) = cluster([r])
+    assert finding.dtype == "float32"
+    entry = {"backend": "openvino", "case": "cast/cast_round_trip", "dtype": "float32", "outcome": "mismatch",
+             "reason": "test"}  # fmt: skip
+    assert apply(r, parse(dumps([entry]))).outcome is Outcome.XFAIL

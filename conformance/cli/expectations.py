@@ -54,10 +54,11 @@ def cmd_update(args: argparse.Namespace) -> int:
     with Store(db_path(args.db)) as store:
         run = store.run(args.run_id)
         found = run_findings(store, run.id)
-        xpassed = [r for r in store.results(run.id) if str(r.outcome) == "xpass"]
+        results = store.results(run.id)
+        xpassed = [r for r in results if str(r.outcome) == "xpass"]
     if args.file.exists():
         load(args.file)  # refuse to append to a file that is already broken
-    entries = expectation_entries(found)
+    entries = expectation_entries(found, results)
     if entries:
         existing = args.file.read_text() if args.file.exists() else ""
         sep = "\n" if existing and not existing.endswith("\n\n") else ""
