@@ -65,6 +65,7 @@ def phase(name: str, args: argparse.Namespace, work: Path, env: dict[str, str]) 
     argv += ["--expectations", "none", "--cache-dir", str(work / "cache")]
     argv += ["--cases", args.cases] if args.cases else []
     argv += ["--backends", args.backends] if args.backends else []
+    argv += ["--export-workers", str(args.export_workers)] if args.export_workers is not None else []
     print(f"{name}: {' '.join(argv[1:])}", file=sys.stderr)
     seconds, proc = _timed(argv, work, env)
     if proc.returncode not in (0, 1):
@@ -134,6 +135,7 @@ def main() -> int:
     parser.add_argument("--cases", help="case globs (default: every case, as the nightly runs)")
     parser.add_argument("--backends", help="backend names (default: every available one)")
     parser.add_argument("--preset", default="nightly", help="the preset to measure (default: nightly)")
+    parser.add_argument("--export-workers", type=int, help="passed to `run` (default: the run's own default)")
     parser.add_argument("--node-tests", action="store_true", help="also time ONNX's node suite against ONNX's runner")
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")

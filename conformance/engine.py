@@ -52,6 +52,7 @@ from .model import (
     Values,
     error_text,
 )
+from .prefetch import CaseJob, Prefetcher, default_workers
 from .store import Store, default_db_path
 from .timing import StageClock
 
@@ -75,6 +76,9 @@ class RunOptions:
     opt_in: bool = False
     #: The preset the options came from, recorded with the run and named in its report.
     preset: str | None = None
+    #: Processes exporting ahead of the backends (`prefetch.py`); None: one less than the cores, at least one,
+    #: when the run has cases enough to gain from it; 0: the driver exports each artifact itself.
+    export_workers: int | None = None
 
     @property
     def opset_list(self) -> tuple[int, ...]:
@@ -235,7 +239,7 @@ def run(
         executor = default_executor(options)
     executor.start(backends)  # worker start-up overlaps drawing the instances
     try:
-        return _run(options, progress, executor, run_id, selected, backends, resume)
+        return _run(options, progress, executor, run_id, selected, backends, resume, prefetchable=cases is None)
     finally:
         executor.close()
 
@@ -248,6 +252,8 @@ def _run(
     selected: Sequence[Case],
     backends: list[Backend],
     resume: bool,
+    *,
+    prefetchable: bool = False,
 ) -> RunSummary:
     versions = {b.name: backend_version(b) for b in backends}
     cache = ArtifactCache(Path(options.cache_dir))
@@ -310,8 +316,19 @@ def _run(
         # own work overlaps the backends' instead of adding to it.
         waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
+        prefetcher = _prefetcher(options, jobs) if prefetchable else None
+        prefetched: set[str] = set()
         try:
             for instance, exporter, opset in jobs:
+                if prefetcher is not None and instance.case.path not in prefetched:
+                    prefetched.add(instance.case.path)
+                    ahead = prefetcher.wait(instance.case.path)
+                    for stage, spent in ahead.get("stages", {}).items():
+                        clock.add(stage, spent["wall_s"], spent["cpu_s"], spent["calls"])
+                    # The driver finds these in the cache; they were built now, by the pool.
+                    summary.exported += ahead.get("exported", 0)
+                    summary.shared += ahead.get("shared", 0)
+                    summary.cached -= ahead.get("exported", 0) + ahead.get("shared", 0)
                 staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary, clock)
                 if isinstance(staged, Staged):
                     record_ops(staged)
@@ -334,8 +351,27 @@ def _run(
                 if waiting is not None and status != "interrupted":
                     record(judge_instance(waiting[0], waiting[1](), backends, versions, clock))
             finally:
+                if prefetcher is not None:
+                    prefetcher.close()
                 store.finish_run(summary.run_id, utc_now(), status, timings=clock.to_dict())
     return summary
+
+
+#: Fewer cases than this are exported by the driver unless `export_workers` says otherwise: starting a pool
+#: process (a fresh interpreter importing torch) costs seconds, more than a handful of exports gains.
+PREFETCH_MIN_CASES = 4
+
+
+def _prefetcher(options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]]) -> Prefetcher | None:
+    paths = list(dict.fromkeys(i.case.path for i, _, _ in jobs))
+    workers = options.export_workers
+    if workers is None:
+        workers = default_workers() if len(paths) >= PREFETCH_MIN_CASES else 0
+    if workers <= 0 or not paths:
+        return None
+    modes = tuple(str(m) for m in options.value_modes)
+    draw = (str(options.cache_dir), options.seed, options.max_examples, modes, options.cover)
+    return Prefetcher([CaseJob(p, *draw, tuple(options.exporters), options.opset_list) for p in paths], workers)
 
 
 def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> list[CaseInstance]:

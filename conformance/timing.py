@@ -47,10 +47,10 @@ class StageClock:
         finally:
             self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
 
-    def add(self, name: str, wall: float, cpu: float = 0.0) -> None:
+    def add(self, name: str, wall: float, cpu: float = 0.0, calls: int = 1) -> None:
         self.wall[name] += wall
         self.cpu[name] += cpu
-        self.calls[name] += 1
+        self.calls[name] += calls
 
     def backend(self, name: str, prepare: float, run: float) -> None:
         """A backend's own seconds for one result (measured in its worker)."""

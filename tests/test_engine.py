@@ -240,3 +240,21 @@ def test_a_run_records_where_its_time_went(options: RunOptions) -> None:
         assert row["results"] == sum(r.backend == backend for r in summary.results), (backend, row)
         assert row["prepare_s"] + row["run_s"] > 0, (backend, row)
     assert timings["wall_s"] > 0 and timings["peak_rss_mb"]["driver"] > 50, timings
+
+
+def test_exports_ahead_of_the_backends_change_nothing_but_who_exports(options: RunOptions, tmp_path) -> None:
+    """A pool process draws each case again and fills the cache; the driver then finds every artifact:
+    the same results in the same order, and the exports counted as this run's."""
+    runs = {}
+    for workers in (0, 1):
+        opts = replace(
+            options, cases="relu,add,exp,sum", max_examples=2, export_workers=workers,
+            cache_dir=tmp_path / f"cache{workers}", db=tmp_path / f"r{workers}.sqlite",
+        )  # fmt: skip
+        runs[workers] = run(opts)
+    rows = {w: [(r.case_id, r.backend, r.exporter, r.outcome) for r in s.results] for w, s in runs.items()}
+    assert rows[0] == rows[1] and rows[0], (rows[0][:4], rows[1][:4])
+    assert runs[1].exported == runs[0].exported > 0 and runs[1].cached == runs[0].cached == 0
+    with Store(tmp_path / "r1.sqlite") as store:
+        stages = store.run(runs[1].run_id).timings["stages"]
+    assert stages["export"]["calls"] >= runs[1].exported, stages

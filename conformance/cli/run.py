@@ -91,6 +91,12 @@ def add_run_options(p: argparse.ArgumentParser, preset: str | None = None) -> No
         help=f"MiB of address space per backend worker, 0 for no limit (default: {DEFAULT_MEMORY_LIMIT_MB})",
     )
     p.add_argument("--in-process", action="store_true", help="run backends in this process (no crash isolation)")
+    p.add_argument(
+        "--export-workers",
+        type=NON_NEGATIVE,
+        help="processes exporting ahead of the backends, 0 for none (default: one less than the cores, at least "
+        "one, for runs of four cases or more)",
+    )
     add_dask(p)
     add_expectations(p, "known-failures file turning expected failures into xfail")
 
@@ -143,6 +149,7 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
         expectations=resolve_path(args.expectations),
         timeout=args.timeout,
         memory_limit_mb=args.memory_limit,
+        export_workers=args.export_workers,
         dask=args.dask,
         **extra,
     )

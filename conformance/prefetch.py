@@ -1,0 +1,105 @@
+"""Exports ahead of the backends: a pool of processes fills the artifact cache, one case at a time.
+
+Export and the torch oracles dominate a cold run, and the driver can only
+build one artifact at a time beside the backends. Here each pool process is
+handed a case by its path and the options that draw it, draws its instances
+again (draws are deterministic, so the ids and inputs are the driver's), and
+builds every (instance, exporter, opset) artifact into the shared cache. The
+driver waits for a case's prefetch before staging its first instance, then
+finds everything cached: the order of results and their ids are the same as
+without a pool. A prefetch that fails costs nothing but time: the driver
+builds the artifact itself and records whatever goes wrong, as it always did.
+
+Only cases the installed packs provide can be prefetched (a pool process
+finds them by path); cases handed to `engine.run` as objects are built by
+the driver.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .export import ArtifactCache, OracleError, build_artifact
+from .generate import Cover, discover_cases, draw_instances, select_cases
+from .model import PREBUILT_EXPORTER, Values
+from .timing import StageClock
+
+
+@dataclass(frozen=True)
+class CaseJob:
+    """What a pool process needs to draw a case's instances as the driver did and build their artifacts."""
+
+    path: str
+    cache_dir: str
+    seed: int
+    max_examples: int
+    modes: tuple[str, ...]
+    cover: str
+    exporters: tuple[str, ...]
+    opsets: tuple[int, ...]
+
+
+def default_workers() -> int:
+    """Cores left beside the backend workers and the driver: one less than the machine has, at least one."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def prefetch_case(job: CaseJob) -> dict[str, Any]:
+    """Build every artifact of one case into the cache; returns the stage timings it spent, and how many
+    artifacts it built by exporting and around a model another instance exported."""
+    clock = StageClock()
+    exported = shared = 0
+    cache = ArtifactCache(Path(job.cache_dir))
+    (case,) = select_cases(discover_cases(Path(job.cache_dir)), job.path, include_opt_in=True)
+    with clock.stage("draw"):
+        instances = []
+        for i, mode in enumerate(job.modes):
+            if case.prebuilt is not None and i > 0:
+                continue
+            instances.extend(
+                draw_instances(
+                    case, seed=job.seed, max_examples=job.max_examples, values=Values(mode), cover=Cover(job.cover)
+                )
+            )
+    for instance in instances:
+        pairs = [(PREBUILT_EXPORTER, job.opsets[0])] if instance.prebuilt is not None else None
+        for exporter, opset in pairs or [(e, o) for e in job.exporters for o in job.opsets]:
+            if instance.prebuilt is None and opset < case.min_opset:
+                continue
+            try:
+                artifact = build_artifact(instance, exporter, opset, cache, clock)
+            except OracleError:
+                continue  # the driver meets it again and records the skip
+            exported += artifact.exported
+            shared += artifact.fresh and not artifact.exported
+    return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared}
+
+
+class Prefetcher:
+    """The pool and the futures of the cases submitted to it, in the order the driver will need them."""
+
+    def __init__(self, jobs: Sequence[CaseJob], workers: int) -> None:
+        # spawn, not fork: the driver holds torch's thread pools, a SQLite connection and the progress thread.
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._futures: dict[str, Future[dict[str, Any]]] = {j.path: self._pool.submit(prefetch_case, j) for j in jobs}
+
+    def wait(self, path: str) -> Mapping[str, Any]:
+        """Block until the case's artifacts are cached; what `prefetch_case` says, or {} where it failed."""
+        future = self._futures.pop(path, None)
+        if future is None:
+            return {}
+        try:
+            return future.result()
+        except Exception:  # a pool process that died or a case that cannot draw: the driver does it itself
+            return {}
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
