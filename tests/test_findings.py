@@ -260,3 +260,21 @@ def test_an_entry_dtype_reads_the_dtype_a_conversion_starts_from() -> None:
     entry = {"backend": "openvino", "case": "cast/cast_round_trip", "dtype": "float32", "outcome": "mismatch",
              "reason": "test"}  # fmt: skip
     assert apply(r, parse(dumps([entry]))).outcome is Outcome.XFAIL
+
+
+def test_an_entry_names_its_dtype_only_where_another_dtype_did_not_fail_alike() -> None:
+    from conformance.findings import expectation_entries
+
+    fail = "ConversionError: Failed to convert the exported program to an ONNX model"
+    everywhere = [
+        make_result(f"activation/rrelu[{c * 12}]", Outcome.EXPORT_FAIL, message=fail, params={"dtype": d})
+        for c, d in (("a", "float32"), ("b", "float64"))
+    ]
+    entries = expectation_entries(cluster(everywhere), everywhere)
+    assert entries and all("dtype" not in e for e in entries), "every dtype failed alike: the next may too"
+    one = [
+        make_result("activation/rrelu[aaaaaaaaaaaa]", Outcome.EXPORT_FAIL, message=fail, params={"dtype": "float64"}),
+        make_result("activation/rrelu[bbbbbbbbbbbb]", Outcome.PASS, params={"dtype": "float32"}),
+    ]
+    (entry,) = expectation_entries(cluster(one), one)
+    assert entry["dtype"] == "float64", "float32 exported: the cause is float64's"
