@@ -35,7 +35,9 @@ from .store import Localized, Store
 from .timing import StageClock
 
 #: Outcomes a lone node can show: the backend ran and answered something else.
-LOCALIZABLE = frozenset({Outcome.MISMATCH, Outcome.SPECIAL, Outcome.SHAPE, Outcome.DTYPE, Outcome.RUN_ERROR})
+LOCALIZABLE = frozenset(
+    {Outcome.MISMATCH, Outcome.SPECIAL, Outcome.SHAPE, Outcome.DTYPE, Outcome.RUN_ERROR, Outcome.LOAD_FAIL}
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,13 @@ def whole_graph(loc: Any, artifact: Artifact, backend: Any, *, op_class: Any, ch
         metrics=verdict.metrics,
         tolerance=tols[0] if tols else loc.tolerance,
     )
+
+
+def _one_node(model_path: Path) -> bool:
+    import onnx
+
+    nodes = onnx.load(str(model_path), load_external_data=False).graph.node
+    return sum(n.op_type != "Constant" for n in nodes) == 1
 
 
 def why_not(f: Finding) -> str | None:
@@ -190,6 +199,10 @@ def _investigate(
             )
         node = loc.node.to_dict() if loc.node is not None else None
         op = signature_op(node) if node is not None and loc.status is Status.NODE else None
+        if node is not None and loc.status is Status.WHOLE_GRAPH and _one_node(artifact.model_path):
+            # Alone the node is right, yet the graph is nothing else: how the backend takes that node in a
+            # graph (which outputs it keeps, how it types them) is the cause, and the node names it.
+            op = signature_op(node)
         repro = None
         evidence = loc.evidence
         if loc.status is Status.WHOLE_GRAPH:

@@ -387,17 +387,23 @@ def localize(
     try:
         whole = _run_backend(backend, model, inputs)
     except Exception as exc:
-        return error(f"{name} cannot run the model: {error_text(exc)}")
+        # Nothing to compare intermediates of: each node alone, in order, says which one the backend cannot take.
+        failed = f"{name} cannot load or run the model: {error_text(exc)}"
+        everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
+        return _refeed(model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed)
     whole_verdict = _judge_values(whole, expected, op_class, check_signed_zero)
     if whole_verdict.outcome is Outcome.PASS:
         return Localization(Status.NOT_REPRODUCED, name, f"{name} matches the reference on the whole model")
 
     # The reference side needs no exposed model: its intermediate mode already keeps every value it computes.
     exposed = expose_intermediates(model)
+    whole_text = f"the model's outputs diverge: {describe_verdict(whole_verdict)}"
     try:
         got = _run_backend(backend, exposed, inputs)
     except Exception as exc:
-        return error(f"{name} cannot run the model with its intermediates exposed: {error_text(exc)}")
+        failed = f"{whole_text}; with its intermediates exposed it cannot run at all: {error_text(exc)}"
+        everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
+        return _refeed(model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed)
     got_by_name = {o.name: v for o, v in zip(exposed.graph.output, got, strict=False)}
     values = reference
     diverging: list[tuple[int, Verdict]] = []
@@ -408,7 +414,6 @@ def localize(
         verdict = _judge_values([got_by_name[o] for o in outs], [values[o] for o in outs], op_class, check_signed_zero)
         if verdict.outcome is not Outcome.PASS:
             diverging.append((index, verdict))
-    whole_text = f"the model's outputs diverge: {describe_verdict(whole_verdict)}"
     if not diverging:
         return Localization(
             Status.WHOLE_GRAPH,
@@ -416,16 +421,45 @@ def localize(
             f"{whole_text}. With every intermediate exposed as an output no node's output diverges any more: "
             "exposing them changed what the backend fuses or rewrites.",
         )
-    names = tuple(model.graph.node[i].name or f"#{i} {model.graph.node[i].op_type}" for i, _ in diverging)
+    return _refeed(model, values, diverging, backend, op_class, check_signed_zero, start, time_budget, whole_text)
+
+
+def _refeed(
+    model: onnx.ModelProto,
+    values: Mapping[str, Any],
+    suspects: Sequence[tuple[int, Verdict | None]],
+    backend: Backend,
+    op_class: OpClass,
+    check_signed_zero: bool,
+    start: float,
+    time_budget: float,
+    whole_text: str,
+) -> Localization:
+    """The first suspect node that is wrong alone, given the reference's values of its inputs.
+
+    Suspects are the nodes whose exposed outputs diverged, with how (the
+    common case), or every node in order with no verdict, when the backend
+    could not take the whole model at all (a load or run error): then the
+    first node it cannot take alone, or gets wrong alone, is the culprit.
+    """
+    name = backend.name
+    swept = all(v is None for _, v in suspects)
+    names = tuple(model.graph.node[i].name or f"#{i} {model.graph.node[i].op_type}" for i, _ in suspects)
     constants = _constants(model)
-    first_index, first_verdict = diverging[0]
+    if not suspects:
+        return Localization(Status.ERROR, name, f"{whole_text}. The model has no node to try alone.")
+    first_index, first_verdict = suspects[0]
     summary = (
-        f"In the exposed run {len(diverging)} of {len(model.graph.node)} nodes' outputs diverge, in order: "
+        f"Each of its {len(suspects)} nodes was tried alone, in order."
+        if swept
+        else f"In the exposed run {len(suspects)} of {len(model.graph.node)} nodes' outputs diverge, in order: "
         f"{', '.join(names)}."
     )
-    for tried, (index, exposed_verdict) in enumerate(diverging):
+    for tried, (index, exposed_verdict) in enumerate(suspects):
         if time.monotonic() - start > time_budget:
-            return error(
+            return Localization(
+                Status.ERROR,
+                name,
                 f"{whole_text}. {summary} The time budget ({time_budget:g} s) ran out after re-feeding {tried} of "
                 f"them without a culprit.",
                 node=node_info(model, first_index, values),
@@ -456,7 +490,13 @@ def localize(
             "constant_inputs": tuple(i for i, n in enumerate(lone_names) if n in constants),
             "diverging": names,
         }
-        inherited = f" (the nodes before it, {', '.join(names[:tried])}, are right alone)" if tried else ""
+        before = ", ".join(names[:tried])
+        inherited = f" (the nodes before it, {before}, are right alone)" if tried else ""
+        in_graph = (
+            f"In the whole graph its output diverged: {describe_verdict(exposed_verdict)}. "
+            if exposed_verdict is not None
+            else ""
+        )
         try:
             actual = tuple(_run_backend(backend, lone, lone_inputs))
         except Exception as exc:
@@ -464,8 +504,8 @@ def localize(
             return Localization(
                 Status.NODE,
                 name,
-                f"{info.label} (#{index}) fails on {name} when run alone with the reference's inputs{inherited}: "
-                f"{message}. In the whole graph its output diverged: {describe_verdict(exposed_verdict)}. {summary}",
+                f"{whole_text}. {info.label} (#{index}) fails on {name} when run alone with the reference's inputs"
+                f"{inherited}: {message}. {in_graph}{summary}",
                 error=message,
                 **common,
             )
@@ -474,19 +514,21 @@ def localize(
             return Localization(
                 Status.NODE,
                 name,
-                f"{info.label} (#{index}) diverges on {name} given the reference's values of its inputs"
-                f"{inherited}: {describe_verdict(verdict)}. {summary}",
+                f"{whole_text}. {info.label} (#{index}) diverges on {name} given the reference's values of its "
+                f"inputs{inherited}: {describe_verdict(verdict)}. {in_graph}{summary}",
                 actual=actual,
                 outcome=verdict.outcome,
                 metrics=verdict.metrics,
                 **common,
             )
+    first = model.graph.node[first_index]
+    seen = f": {describe_verdict(first_verdict)}" if first_verdict is not None else ""
     return Localization(
         Status.WHOLE_GRAPH,
         name,
         f"{whole_text}. {summary} Yet every one of them is right when run alone with the reference's inputs: "
-        f"the backend's rewrites of the graph (fusion, optimizer) are in question, first seen at "
-        f"{model.graph.node[first_index].op_type} node #{first_index}: {describe_verdict(first_verdict)}",
+        f"the backend's rewrites of the graph (fusion, optimizer), or how it takes the graph as a whole, are in "
+        f"question, first seen at {first.op_type} node #{first_index}{seen}",
         node=node_info(model, first_index, values),
         diverging=names,
     )

@@ -84,14 +84,63 @@ _RUNNERS: dict[str, tuple[str, str]] = {
     ),
     "onnx2torch": (
         "onnx2torch and torch",
-        """    import onnx2torch
+        """    import importlib.util
+    import types
+
     import torch
+
+    if importlib.util.find_spec("torchvision") is None:
+        # onnx2torch imports torchvision for NonMaxSuppression and RoiAlign only; without it, a stand-in.
+        stub, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+        stub.ops = ops
+        ops.nms = ops.box_convert = ops.roi_align = None
+        sys.modules["torchvision"], sys.modules["torchvision.ops"] = stub, ops
+    import onnx2torch
 
     module = onnx2torch.convert(onnx.load(str(model_path))).eval()
     with torch.no_grad():
         result = module(*[torch.from_numpy(np.array(x)) for x in inputs])
     result = result if isinstance(result, (tuple, list)) else [result]
     return [r.numpy().astype(want.dtype) for r, want in zip(result, expected)]
+""",
+    ),
+    "iree": (
+        "iree-base-compiler and iree-base-runtime",
+        """    import iree.compiler
+    import iree.runtime
+    from iree.compiler.extras import onnx_importer
+    from iree.compiler.ir import Context
+
+    # As `iree-import-onnx` then `iree-compile --iree-hal-target-backends=llvm-cpu` do, and the suite did.
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(model_path)), data_prop=True)
+    info = onnx_importer.ModelInfo(model)
+    module = info.create_module(context=Context()).operation
+    onnx_importer.NodeImporter.define_function(info.main_graph, module).import_all()
+    vmfb = iree.compiler.compile_str(
+        module.get_asm(assume_verified=True),
+        target_backends=["llvm-cpu"],
+        input_type="onnx",
+        extra_args=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"],
+    )
+    context = iree.runtime.SystemContext(config=iree.runtime.Config("local-sync"))
+    vm_module = iree.runtime.VmModule.copy_buffer(context.instance, vmfb)
+    context.add_vm_module(vm_module)
+    result = context.modules[vm_module.name][model.graph.name](*inputs)
+    result = list(result) if isinstance(result, (tuple, list)) else [result]
+    return [np.asarray(r.to_host() if hasattr(r, "to_host") else r).astype(want.dtype) for r, want in zip(result, expected)]
+""",
+    ),
+    "tvm": (
+        "apache-tvm",
+        """    import tvm
+    from tvm import relax
+    from tvm.relax.frontend.onnx import from_onnx
+
+    executable = tvm.compile(from_onnx(onnx.load(str(model_path)), keep_params_in_input=False), target="llvm")
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    result = vm["main"](*[tvm.runtime.tensor(x) for x in inputs])
+    result = [result] if hasattr(result, "numpy") else list(result)
+    return [np.asarray(r.numpy() if hasattr(r, "numpy") else list(r)).astype(want.dtype) for r, want in zip(result, expected)]
 """,
     ),
     "tract": (

@@ -264,15 +264,54 @@ def test_a_bundle_that_does_not_fail_exits_0_and_is_not_handed_out(found, tmp_pa
 
 
 def test_a_backend_without_a_template_is_named(found, tmp_path: Path) -> None:
-    with pytest.raises(NotImplementedError, match="'iree'"):
+    with pytest.raises(NotImplementedError, match="'no-such-backend'"):
         write_bundle(
-            tmp_path / "iree",
+            tmp_path / "no-such-backend",
             model_bytes=found.model_bytes,
             inputs=found.inputs,
             expected=found.expected,
-            backend_name="iree",
+            backend_name="no-such-backend",
             title="t",
             issue_markdown="",
             rtol=0.0,
             atol=0.0,
         )
+
+
+def test_a_model_the_backend_cannot_take_is_localized_to_the_node_it_cannot_take_alone(tmp_path: Path) -> None:
+    """OpenVINO has no Det: the whole model fails to load, and trying each node alone blames Det, not Relu."""
+    from conformance.backends.openvino import OpenVINO
+
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("Det", ["r"], ["y"], name="det")]
+    graph = helper.make_graph(
+        nodes,
+        "det",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "det.onnx"
+    onnx.save(model, path)
+    x = np.array([[2.0, 0.0, 1.0], [1.0, 3.0, 0.0], [0.0, 1.0, 4.0]], dtype=np.float32)
+    loc = localize(path, [x], OpenVINO(), op_class=OpClass.MATMUL)
+    assert loc.status is Status.NODE and loc.node is not None and loc.node.op_type == "Det", loc.evidence
+    assert "cannot load or run the model" in loc.evidence and "Det" in (loc.error or ""), loc.evidence
+
+
+@pytest.mark.parametrize("backend", ["openvino", "iree", "tvm", "tinygrad", "tract", "onnx2torch"])
+def test_every_backends_repro_script_runs_the_model(backend: str, tmp_path: Path) -> None:
+    """A template that cannot run the model would exit 2 and hide a real discrepancy: each runs relu(x) + x
+    on plain values, which every backend gets right (exit 0: not reproduced)."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "x"], ["y"])]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes, "g", [value("x", TensorProto.FLOAT, [4, 6])], [value("y", TensorProto.FLOAT, [4, 6])]
+    )
+    model_bytes = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    x = np.arange(24, dtype=np.float32).reshape(4, 6) / 7 - 1
+    expected = run_reference(model_bytes, [x])
+    out = write_bundle(
+        tmp_path / backend, model_bytes=model_bytes, inputs=(x,), expected=expected, backend_name=backend,
+        title="t", issue_markdown="", rtol=1e-6, atol=1e-6,
+    )  # fmt: skip
+    assert check_bundle(out) == 0, (out / "repro.py").read_text()[-1500:]
