@@ -53,6 +53,7 @@ from .model import (
     error_text,
 )
 from .prefetch import CaseJob, Prefetcher, default_workers
+from .runlog import warnings_to
 from .store import Store, default_db_path
 from .timing import StageClock
 
@@ -145,6 +146,8 @@ class RunSummary:
     shared: int = 0
     cached: int = 0
     clock: StageClock = field(default_factory=StageClock)
+    #: The run's log: the warnings drawing, exporting and the oracles raised (written only if there were any).
+    log: Path | None = None
 
     @property
     def counts(self) -> Counter[str]:
@@ -260,10 +263,12 @@ def _run(
     expectations = ExpectationSet.of(load_expectations(options.expectations) if options.expectations else [])
 
     clock = StageClock()
-    with clock.stage("draw"):
+    summary = RunSummary(run_id or new_run_id(), [], clock=clock)
+    summary.log = Path(options.db).parent / "logs" / f"{summary.run_id}.log"
+    doing = ["drawing"]  # what the run's log names a warning's source by
+    with clock.stage("draw"), warnings_to(summary.log, doing):
         planned = _draw_all(selected, options, Cover(options.cover))
 
-    summary = RunSummary(run_id or new_run_id(), [], clock=clock)
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
@@ -316,30 +321,32 @@ def _run(
         # own work overlaps the backends' instead of adding to it.
         waiting: tuple[Staged, Collect] | None = None
         status = "interrupted"
-        prefetcher = _prefetcher(options, jobs) if prefetchable else None
+        prefetcher = _prefetcher(options, jobs, summary.log) if prefetchable else None
         prefetched: set[str] = set()
         try:
-            for instance, exporter, opset in jobs:
-                if prefetcher is not None and instance.case.path not in prefetched:
-                    prefetched.add(instance.case.path)
-                    ahead = prefetcher.wait(instance.case.path)
-                    for stage, spent in ahead.get("stages", {}).items():
-                        clock.add(stage, spent["wall_s"], spent["cpu_s"], spent["calls"])
-                    # The driver finds these in the cache; they were built now, by the pool.
-                    summary.exported += ahead.get("exported", 0)
-                    summary.shared += ahead.get("shared", 0)
-                    summary.cached -= ahead.get("exported", 0) + ahead.get("shared", 0)
-                staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary, clock)
-                if isinstance(staged, Staged):
-                    record_ops(staged)
-                previous = (waiting[0], waiting[1]()) if waiting is not None else None
-                waiting = None
-                if isinstance(staged, Staged):
-                    waiting = (staged, executor.submit(backends, staged.artifact))
-                if previous is not None:
-                    record(judge_instance(*previous, backends, versions, clock))
-                if not isinstance(staged, Staged):
-                    record(staged)
+            with warnings_to(summary.log, doing):
+                for instance, exporter, opset in jobs:
+                    doing[0] = f"{instance.id} {exporter} opset {opset}"
+                    if prefetcher is not None and instance.case.path not in prefetched:
+                        prefetched.add(instance.case.path)
+                        ahead = prefetcher.wait(instance.case.path)
+                        for stage, spent in ahead.get("stages", {}).items():
+                            clock.add(stage, spent["wall_s"], spent["cpu_s"], spent["calls"])
+                        # The driver finds these in the cache; they were built now, by the pool.
+                        summary.exported += ahead.get("exported", 0)
+                        summary.shared += ahead.get("shared", 0)
+                        summary.cached -= ahead.get("exported", 0) + ahead.get("shared", 0)
+                    staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary, clock)
+                    if isinstance(staged, Staged):
+                        record_ops(staged)
+                    previous = (waiting[0], waiting[1]()) if waiting is not None else None
+                    waiting = None
+                    if isinstance(staged, Staged):
+                        waiting = (staged, executor.submit(backends, staged.artifact))
+                    if previous is not None:
+                        record(judge_instance(*previous, backends, versions, clock))
+                    if not isinstance(staged, Staged):
+                        record(staged)
             status = "complete"
         except Exception:
             status = "failed"
@@ -362,7 +369,9 @@ def _run(
 PREFETCH_MIN_CASES = 4
 
 
-def _prefetcher(options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]]) -> Prefetcher | None:
+def _prefetcher(
+    options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None
+) -> Prefetcher | None:
     paths = list(dict.fromkeys(i.case.path for i, _, _ in jobs))
     workers = options.export_workers
     if workers is None:
@@ -371,7 +380,8 @@ def _prefetcher(options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int
         return None
     modes = tuple(str(m) for m in options.value_modes)
     draw = (str(options.cache_dir), options.seed, options.max_examples, modes, options.cover)
-    return Prefetcher([CaseJob(p, *draw, tuple(options.exporters), options.opset_list) for p in paths], workers)
+    matrix = (tuple(options.exporters), options.opset_list, str(log or ""))
+    return Prefetcher([CaseJob(p, *draw, *matrix) for p in paths], workers)
 
 
 def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> list[CaseInstance]:

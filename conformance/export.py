@@ -56,7 +56,8 @@ def _quiet_exporter() -> Iterator[None]:
     on straight to file descriptor 1, past Python's sys.stdout: that descriptor
     is pointed at /dev/null for the export too. What failed is in the message.
     """
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    names = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onnxscript")
+    loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)

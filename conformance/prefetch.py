@@ -28,6 +28,7 @@ from typing import Any
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import Cover, discover_cases, draw_instances, select_cases
 from .model import PREBUILT_EXPORTER, Values
+from .runlog import warnings_to
 from .timing import StageClock
 
 
@@ -43,6 +44,8 @@ class CaseJob:
     cover: str
     exporters: tuple[str, ...]
     opsets: tuple[int, ...]
+    #: The run's log, where this process's warnings go too ("" for none).
+    log: str = ""
 
 
 def default_workers() -> int:
@@ -53,6 +56,12 @@ def default_workers() -> int:
 def prefetch_case(job: CaseJob) -> dict[str, Any]:
     """Build every artifact of one case into the cache; returns the stage timings it spent, and how many
     artifacts it built by exporting and around a model another instance exported."""
+    doing = [job.path]
+    with warnings_to(Path(job.log) if job.log else None, doing):
+        return _prefetch(job, doing)
+
+
+def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     clock = StageClock()
     exported = shared = 0
     cache = ArtifactCache(Path(job.cache_dir))
@@ -72,6 +81,7 @@ def prefetch_case(job: CaseJob) -> dict[str, Any]:
         for exporter, opset in pairs or [(e, o) for e in job.exporters for o in job.opsets]:
             if instance.prebuilt is None and opset < case.min_opset:
                 continue
+            doing[0] = f"{instance.id} {exporter} opset {opset}"
             try:
                 artifact = build_artifact(instance, exporter, opset, cache, clock)
             except OracleError:

@@ -253,6 +253,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for line in format_timings(summary.clock.to_dict()):
         console.print(line, markup=False, soft_wrap=True)
+    if summary.log is not None and summary.log.exists():
+        console.print(
+            f"log: {summary.log} (what torch warned about while drawing, exporting, computing oracles)",
+            markup=False,
+            soft_wrap=True,
+        )
     for r in summary.failed[:20]:
         first = r.message.splitlines()[0] if r.message else ""
         console.print(
