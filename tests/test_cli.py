@@ -135,3 +135,41 @@ def test_coverage_params_shows_every_value_drawn_without_exporting(tmp_path: Pat
     assert not exported, "nothing exported (the onnx-node pack's store is ONNX's own models)"
     bare = conformance("coverage", "--params", "--cases", "avg_pool2d", "--cover", "none", "--max-examples", "1")
     assert bare.returncode == 0 and "never:" in bare.stdout, "one random draw leaves values undrawn, and says which"
+
+
+def test_torch_warnings_go_to_the_runs_log_not_the_console(tmp_path: Path) -> None:
+    """scatter's `reduce=` draws torch's deprecation warning on every call; the console shows none of it."""
+    db = tmp_path / "r.sqlite"
+    done = conformance(
+        "run", "--cases", "indexing/scatter", "--backends", "reference", "--max-examples", "3",
+        "--db", str(db), "--quiet", "--expectations", "none",
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert "UserWarning" not in done.stderr and "UserWarning" not in done.stdout, done.stderr[-2000:]
+    (log,) = (tmp_path / "logs").iterdir()
+    assert f"log: {log} " in done.stderr, done.stderr[-2000:]
+    text = log.read_text()
+    assert "UserWarning" in text and "indexing/scatter[" in text, text[:500]
+
+
+def test_piped_listing_is_one_full_name_per_line_and_a_closed_pipe_is_no_error() -> None:
+    import subprocess
+
+    from .conftest import BIN
+
+    listed = conformance("list", "cases")
+    lines = listed.stdout.splitlines()
+    assert listed.returncode == 0 and len(lines) > 300, listed.stderr
+    assert all(len(line.split("\t")) == 4 for line in lines), lines[:3]
+    assert "pool/max_unpool2d" in {line.split("\t")[0] for line in lines}, "full case paths, never cut"
+    head = subprocess.run(
+        f"'{BIN / 'conformance'}' list cases | head -1", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert head.stdout.count("\n") == 1 and "Traceback" not in head.stderr and "BrokenPipe" not in head.stderr
+
+
+def test_color_never_and_always() -> None:
+    plain = conformance("--color", "never", "list", "backends")
+    assert "\x1b[" not in plain.stdout and plain.returncode == 0
+    forced = conformance("--color", "always", "list", "backends")
+    assert "\x1b[" in forced.stdout, forced.stdout[:200]

@@ -25,6 +25,12 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser",
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="conformance", description="Cross-framework conformance suite for ONNX backends.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour and styles in the console output: auto (on a terminal, unless NO_COLOR is set), always, never",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for group in (run, results, findings, expectations, library, certification, config):
         group.register(sub)
@@ -48,6 +54,17 @@ def _pin_hash_seed() -> None:
 _PINNED = "CONFORMANCE_HASH_SEED_PINNED"
 
 
+def _colour(choice: str) -> None:
+    """rich reads NO_COLOR and FORCE_COLOR when a console is made: the choice is said through them, once,
+    before any command makes one. `auto` leaves them as the user set them."""
+    if choice == "never":
+        os.environ["NO_COLOR"] = "1"
+        os.environ.pop("FORCE_COLOR", None)
+    elif choice == "always":
+        os.environ["FORCE_COLOR"] = "1"
+        os.environ.pop("NO_COLOR", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         _pin_hash_seed()
@@ -62,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.configure(parser, Path.cwd())  # the project's config file, as defaults the command line overrides
         args = parser.parse_args(argv)
         args.argv = argv  # what `run`, `nightly` and `certify` record as the command line
+        _colour(args.color)
         return int(args.func(args))
     except (UsageError, CaseError, BackendError, StoreError, ExpectationError) as exc:
         # One line whatever the message holds: a damaged file's text can bring its own newlines.
@@ -70,3 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: results recorded so far are kept in the store\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`conformance list cases | head`): not an error of ours. Python would
+        # complain again flushing stdout at exit, so stdout is pointed at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

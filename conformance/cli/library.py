@@ -71,9 +71,17 @@ def register(sub: Any) -> None:
 
 
 def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A table on a terminal; piped, one row per line, tab-separated and never cut, for grep, cut and xargs."""
+    import os
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
+    if not sys.stdout.isatty() and not os.environ.get("FORCE_COLOR"):  # `--color always` asks for the table
+        for row in rows:
+            print("\t".join(row))
+        return
     table = Table(*columns)
     for row in rows:
         table.add_row(*row)
