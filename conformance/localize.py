@@ -490,6 +490,7 @@ def _refeed(
             "constant_inputs": tuple(i for i, n in enumerate(lone_names) if n in constants),
             "diverging": names,
         }
+        lead = f"{whole_text}. " if swept else ""  # where nothing ran, say so first; else the node says enough
         before = ", ".join(names[:tried])
         inherited = f" (the nodes before it, {before}, are right alone)" if tried else ""
         in_graph = (
@@ -504,7 +505,7 @@ def _refeed(
             return Localization(
                 Status.NODE,
                 name,
-                f"{whole_text}. {info.label} (#{index}) fails on {name} when run alone with the reference's inputs"
+                f"{lead}{info.label} (#{index}) fails on {name} when run alone with the reference's inputs"
                 f"{inherited}: {message}. {in_graph}{summary}",
                 error=message,
                 **common,
@@ -514,7 +515,7 @@ def _refeed(
             return Localization(
                 Status.NODE,
                 name,
-                f"{whole_text}. {info.label} (#{index}) diverges on {name} given the reference's values of its "
+                f"{lead}{info.label} (#{index}) diverges on {name} given the reference's values of its "
                 f"inputs{inherited}: {describe_verdict(verdict)}. {in_graph}{summary}",
                 actual=actual,
                 outcome=verdict.outcome,
