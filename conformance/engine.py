@@ -157,6 +157,32 @@ class RunSummary:
     def failed(self) -> list[Result]:
         return [r for r in self.results if r.outcome in FAILING]
 
+    def broken_adapters(self) -> dict[str, str]:
+        """Backends whose every result says it never ran anything, where another backend passed: a broken
+        adapter or install, not hundreds of findings. Backend name to what its results were."""
+        return broken_adapters(self.results)
+
+
+#: Outcomes that say a backend never produced an answer; a backend with only these (and many) is suspect.
+_NEVER_RAN = frozenset({Outcome.SKIP, Outcome.LOAD_FAIL, Outcome.UNSUPPORTED, Outcome.CRASH, Outcome.TIMEOUT})
+#: Results a backend needs before all of them failing to run says more about the adapter than the cases.
+BROKEN_ADAPTER_MIN_RESULTS = 10
+
+
+def broken_adapters(results: Sequence[Result]) -> dict[str, str]:
+    by_backend: dict[str, Counter[str]] = {}
+    for r in results:
+        if r.outcome is not Outcome.EXPORT_FAIL:  # no model reached any backend: says nothing of one
+            by_backend.setdefault(r.backend, Counter())[str(r.outcome)] += 1
+    someone_passed = any(c.get("pass") or c.get("xpass") for c in by_backend.values())
+    return {
+        backend: ", ".join(f"{n} {o}" for o, n in counts.most_common())
+        for backend, counts in by_backend.items()
+        if someone_passed
+        and sum(counts.values()) >= BROKEN_ADAPTER_MIN_RESULTS
+        and set(counts) <= {str(o) for o in _NEVER_RAN}
+    }
+
 
 class Progress:
     """What a front end hears about a run; the default hears nothing."""

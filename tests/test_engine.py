@@ -258,3 +258,15 @@ def test_exports_ahead_of_the_backends_change_nothing_but_who_exports(options: R
     with Store(tmp_path / "r1.sqlite") as store:
         stages = store.run(runs[1].run_id).timings["stages"]
     assert stages["export"]["calls"] >= runs[1].exported, stages
+
+
+def test_a_backend_that_never_answers_is_flagged_as_a_broken_adapter() -> None:
+    from conformance.engine import broken_adapters
+
+    from .conftest import make_result
+
+    fine = [make_result(f"elementwise/add[{i:012d}]", Outcome.PASS) for i in range(12)]
+    dead = [make_result(f"elementwise/add[{i:012d}]", Outcome.LOAD_FAIL, backend="b") for i in range(12)]
+    half = [make_result(f"elementwise/add[{i:012d}]", o, backend="c") for i, o in enumerate([Outcome.PASS] * 12)]
+    assert broken_adapters([*fine, *dead, *half]) == {"b": "12 load-fail"}
+    assert broken_adapters(dead) == {}, "with nobody passing, the cases (or the machine) are in question, not b"

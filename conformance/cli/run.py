@@ -253,6 +253,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for line in format_timings(summary.clock.to_dict()):
         console.print(line, markup=False, soft_wrap=True)
+    for backend, what in summary.broken_adapters().items():
+        console.print(
+            f"warning: {backend} never answered ({what}) while other backends passed: its adapter or install "
+            "looks broken; these are not findings about the cases",
+            markup=False,
+            soft_wrap=True,
+        )
     if summary.log is not None and summary.log.exists():
         console.print(
             f"log: {summary.log} (what torch warned about while drawing, exporting, computing oracles)",
