@@ -77,6 +77,9 @@ class RunOptions:
     opt_in: bool = False
     #: The preset the options came from, recorded with the run and named in its report.
     preset: str | None = None
+    #: Only these results (`case_id|backend|exporter|opset`, as `findings.result_key` writes them): what
+    #: `run --failed` re-runs. Empty: every instance on every backend.
+    only: tuple[str, ...] = ()
     #: Processes exporting ahead of the backends (`prefetch.py`); None: one less than the cores, at least one,
     #: when the run has cases enough to gain from it; 0: the driver exports each artifact itself.
     export_workers: int | None = None
@@ -299,6 +302,9 @@ def _run(
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
         jobs = list(_jobs(planned, options.exporters, options.opset_list))
+        only = _only(options.only)
+        if only:
+            jobs = [(i, e, o) for i, e, o in jobs if _wanted(only, i, e, o)]
         if resume:
             summary.results.extend(_resumable(store, summary.run_id, env))
             # A prebuilt instance runs once, at its model's own opset, whatever the run's.
@@ -317,7 +323,7 @@ def _run(
                 command=options.command,
                 profile=options.profile,
             )
-        progress.planned(len(jobs) * len(backends))
+        progress.planned(sum(len(_backends_for(i, e, o, backends, only)) for i, e, o in jobs))
 
         def record(results: list[Result]) -> None:
             results = apply_expectations(results, expectations, summary.run_id)
@@ -345,7 +351,7 @@ def _run(
         # One instance waits on the backends while the driver judges the one
         # before it and builds the one after it: with workers, the harness's
         # own work overlaps the backends' instead of adding to it.
-        waiting: tuple[Staged, Collect] | None = None
+        waiting: tuple[Staged, Collect, list[Backend]] | None = None
         status = "interrupted"
         prefetcher = _prefetcher(options, jobs, summary.log) if prefetchable else None
         prefetched: set[str] = set()
@@ -362,15 +368,16 @@ def _run(
                         summary.exported += ahead.get("exported", 0)
                         summary.shared += ahead.get("shared", 0)
                         summary.cached -= ahead.get("exported", 0) + ahead.get("shared", 0)
-                    staged = stage_instance(instance, exporter, opset, backends, versions, cache, summary, clock)
+                    on = _backends_for(instance, exporter, opset, backends, only)
+                    staged = stage_instance(instance, exporter, opset, on, versions, cache, summary, clock)
                     if isinstance(staged, Staged):
                         record_ops(staged)
-                    previous = (waiting[0], waiting[1]()) if waiting is not None else None
+                    previous = (waiting[0], waiting[1](), waiting[2]) if waiting is not None else None
                     waiting = None
                     if isinstance(staged, Staged):
-                        waiting = (staged, executor.submit(backends, staged.artifact))
+                        waiting = (staged, executor.submit(on, staged.artifact), on)
                     if previous is not None:
-                        record(judge_instance(*previous, backends, versions, clock))
+                        record(judge_instance(previous[0], previous[1], previous[2], versions, clock))
                     if not isinstance(staged, Staged):
                         record(staged)
             status = "complete"
@@ -382,12 +389,42 @@ def _run(
                 # What the backends already ran is judged and kept, also when the run stops on an error
                 # (not on Ctrl-C: that must not wait for a slow backend).
                 if waiting is not None and status != "interrupted":
-                    record(judge_instance(waiting[0], waiting[1](), backends, versions, clock))
+                    record(judge_instance(waiting[0], waiting[1](), waiting[2], versions, clock))
             finally:
                 if prefetcher is not None:
                     prefetcher.close()
                 store.finish_run(summary.run_id, utc_now(), status, timings=clock.to_dict())
     return summary
+
+
+def _only(keys: Sequence[str]) -> dict[tuple[str, str, int], set[str]]:
+    """`RunOptions.only` as (case id, exporter, opset) -> the backends to run it on."""
+    out: dict[tuple[str, str, int], set[str]] = {}
+    for key in keys:
+        case_id, backend, exporter, opset = key.rsplit("|", 3)
+        out.setdefault((case_id, exporter, int(opset)), set()).add(backend)
+    return out
+
+
+def _backends_for(
+    instance: CaseInstance,
+    exporter: str,
+    opset: int,
+    backends: list[Backend],
+    only: Mapping[tuple[str, str, int], set[str]],
+) -> list[Backend]:
+    if not only:
+        return backends
+    wanted = _wanted(only, instance, exporter, opset)
+    return [b for b in backends if b.name in wanted]
+
+
+def _wanted(
+    only: Mapping[tuple[str, str, int], set[str]], instance: CaseInstance, exporter: str, opset: int
+) -> set[str]:
+    if instance.prebuilt is not None:  # recorded at its model's own opset, whatever the run's
+        return {b for (case_id, e, _), names in only.items() if case_id == instance.id and e == exporter for b in names}
+    return only.get((instance.id, exporter, opset), set())
 
 
 #: Fewer cases than this are exported by the driver unless `export_workers` says otherwise: starting a pool

@@ -173,3 +173,29 @@ def test_color_never_and_always() -> None:
     assert "\x1b[" not in plain.stdout and plain.returncode == 0
     forced = conformance("--color", "always", "list", "backends")
     assert "\x1b[" in forced.stdout, forced.stdout[:200]
+
+
+def test_run_failed_reruns_exactly_the_failing_results(tmp_path: Path) -> None:
+    """Like pytest's --lf: onnxruntime 1.32 gets linalg/mv wrong (its Transpose+MatMul fusion), reference
+    does not; the re-run has exactly the failing (instance, backend) results and nothing else."""
+    db = str(tmp_path / "r.sqlite")
+    first = conformance(
+        "run", "--cases", "linalg/mv,relu", "--cover", "each", "--backends", "onnxruntime,reference",
+        "--expectations", "none", "--db", db, "--quiet",
+    )  # fmt: skip
+    assert first.returncode == 1, first.stderr[-2000:]
+    again = conformance("run", "--failed", "--expectations", "none", "--db", db, "--quiet")
+    assert again.returncode == 1, again.stderr[-2000:]
+    from conformance.model import FAILING
+    from conformance.store import Store
+
+    with Store(db) as store:
+        runs = store.runs()
+        before = {
+            (r.case_id, r.backend, r.exporter, r.opset) for r in store.results(runs[0].id) if r.outcome in FAILING
+        }
+        after = [(r.case_id, r.backend, r.exporter, r.opset, r.outcome) for r in store.results(runs[1].id)]
+    assert before and {a[:4] for a in after} == before and len(after) == len(before), (after, before)
+    assert all(o in FAILING for *_, o in after), after
+    none = conformance("run", "--failed", runs[1].id, "--db", db, "--quiet")
+    assert none.returncode in (0, 1)

@@ -17,6 +17,7 @@ from .options import (
     EXIT_OK,
     NON_NEGATIVE,
     SECONDS,
+    UsageError,
     add_backends,
     add_cache_dir,
     add_cases,
@@ -110,6 +111,13 @@ def register(sub: Any) -> None:
         metavar="RUN_ID",
         help="finish a stopped run (id or 'latest') with its own options; what it recorded stays",
     )
+    p.add_argument(
+        "--failed",
+        metavar="RUN_ID",
+        nargs="?",
+        const="latest",
+        help="re-run exactly the failing results of a run (default: the latest), with its options, as a new run",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -152,6 +160,31 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
         export_workers=args.export_workers,
         dask=args.dask,
         **extra,
+    )
+
+
+def _failed_options(args: argparse.Namespace) -> Any:
+    """The options of a run narrowed to its failing results, like pytest's --lf: its draws, on their backends."""
+    from ..engine import RunOptions
+    from ..expectations import resolve_path
+    from ..findings import result_key
+    from ..model import FAILING
+    from ..store import Store
+
+    db = db_path(args.db)
+    with Store(db) as store:
+        earlier = store.run(args.failed)
+        failing = [r for r in store.results(earlier.id) if r.outcome in FAILING]
+    if not failing:
+        raise UsageError(f"conformance run: run {earlier.id} has no failing result to re-run")
+    return RunOptions.from_dict(
+        earlier.options,
+        db=db,
+        command=shlex.join(["conformance", *args.argv]),
+        cases=",".join(sorted({r.case_id.split("[", 1)[0] for r in failing})),
+        backends=",".join(sorted({r.backend for r in failing})),
+        only=tuple(sorted(result_key(r) for r in failing)),
+        expectations=resolve_path(args.expectations),
     )
 
 
@@ -234,6 +267,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..store import Store
 
     options, run_id = run_options(args), None
+    if args.failed and args.resume:
+        raise UsageError("conformance run: --failed and --resume cannot be combined")
+    if args.failed:
+        options = _failed_options(args)
     if args.resume:
         from ..engine import RunOptions
 
