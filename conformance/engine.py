@@ -194,6 +194,9 @@ class Progress:
 
     def result(self, result: Result) -> None: ...
 
+    def stage(self, what: str) -> None:
+        """What the driver is doing now (drawing, exporting an instance, waiting for the export pool)."""
+
 
 def new_run_id() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -359,6 +362,7 @@ def _run(
             with warnings_to(summary.log, doing):
                 for instance, exporter, opset in jobs:
                     doing[0] = f"{instance.id} {exporter} opset {opset}"
+                    progress.stage(f"{instance.case.path} ({exporter}, opset {opset})")
                     if prefetcher is not None and instance.case.path not in prefetched:
                         prefetched.add(instance.case.path)
                         ahead = prefetcher.wait(instance.case.path)

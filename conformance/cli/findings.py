@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,36 @@ def add_budget(p: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
+def investigation_progress(store: Any, run_id: str, *, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """Each finding's line as it is localized; on a terminal, above a bar with an ETA over the run's findings."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet:
+        yield lambda line: None
+        return
+    if not console.is_terminal:
+        yield lambda line: print(f"finding {line}", file=sys.stderr)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..findings import cluster
+
+    total = len(cluster(store.results(run_id)))
+    with Progress(
+        TextColumn("[bold]localize and reduce"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("findings", total=total)
+
+        def step(line: str) -> None:
+            bar.console.print(f"finding {line}", markup=False, soft_wrap=True)
+            bar.update(task, advance=1)
+
+        yield step
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     from ..findings import format_text, run_findings
     from ..investigate import investigate
@@ -55,7 +87,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
         run = store.run(args.run_id)
         if args.reduce:
             out = args.out or db.parent / "repros" / run.id
-            investigate(store, run.id, out, budget=args.budget, progress=lambda line: print(line, file=sys.stderr))
+            with investigation_progress(store, run.id, quiet=False) as progress:
+                investigate(store, run.id, out, budget=args.budget, progress=progress)
         found = run_findings(store, run.id)
     if args.json:
         print_json([f.to_dict() for f in found])

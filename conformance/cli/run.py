@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -243,19 +242,29 @@ def _run_with_progress(options: Any, quiet: bool, console: Any, **kwargs: Any) -
 
     if quiet or not console.is_terminal:
         return run(options, **kwargs)
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.progress import Progress as Bar
 
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Bar(*columns, TextColumn("{task.fields[last]}"), console=console) as bar:
-        task = bar.add_task("run", total=None, last="")
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Bar(*columns, TextColumn("{task.fields[last]}", markup=False), console=console) as bar:
+        task = bar.add_task("drawing", total=None, last="")
 
         class _BarProgress(Progress):
             def planned(self, total: int) -> None:
                 bar.update(task, total=total)
 
+            def stage(self, what: str) -> None:
+                bar.update(task, description="run", last=what)
+
             def result(self, result: Any) -> None:
-                bar.update(task, advance=1, last=f"{result.case_id} {result.backend}: {result.outcome}")
+                bar.update(task, advance=1)
 
         return run(options, progress=_BarProgress(), **kwargs)
 
@@ -328,6 +337,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from ..investigate import investigate
     from ..report import write_reports
     from ..store import Store
+    from .findings import investigation_progress
 
     drift = threshold(args.threshold)
     options = run_options(args, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
@@ -337,8 +347,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         dated = args.out_root / record.started[:10]
         if args.reduce:
             # Localize and reduce each backend finding; its bundle goes beside the reports it is linked from.
-            log = (lambda line: None) if args.quiet else (lambda line: print(f"finding {line}", file=sys.stderr))
-            investigate(store, record.id, dated / "repros", budget=args.budget, progress=log)
+            with investigation_progress(store, record.id, quiet=args.quiet) as log:
+                investigate(store, record.id, dated / "repros", budget=args.budget, progress=log)
         prev = previous_run(store, record)
         d = None
         if prev is not None:
