@@ -1,10 +1,12 @@
 """Render stage: reports are built from the results store, never from a live run.
 
 One data model (`report_data`, the content of report.json, described by the
-JSON Schema in `conformance/data/report.schema.json`) feeds every format: a
-self-contained HTML page, a Markdown summary sized for a CI comment, and JUnit
-XML. The templates live in `conformance/templates/`; HTML and XML are rendered
-with autoescaping on, so every string a backend or a case supplies is escaped.
+JSON Schema in `conformance/data/report.schema.json`) feeds every format: an
+HTML page (one self-contained file, until a run is large enough that the rows
+of its passing results move to a sidecar beside it: see `_browser_data`), a
+Markdown summary sized for a CI comment, and JUnit XML. The templates live in
+`conformance/templates/`; HTML and XML are rendered with autoescaping on, so
+every string a backend or a case supplies is escaped.
 """
 
 from __future__ import annotations
@@ -77,7 +79,20 @@ def load_schema() -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    """JSON has no NaN or infinity: those travel as the strings 'nan', 'inf', '-inf'."""
+    """JSON has no NaN or infinity: those travel as the strings 'nan', 'inf', '-inf'.
+
+    The exact-type checks first are only speed: this walks every result of the
+    run (a million values at 50,000 results), and most values are plain.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
+    if kind is dict:
+        return {str(k): _clean(v) for k, v in value.items()}
+    if kind is list:
+        return [_clean(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, Mapping):
@@ -468,39 +483,115 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _browser_data(data: dict[str, Any]) -> dict[str, Any]:
-    """What the page's script needs to open a grid cell: the instances, compactly."""
-    cols = ["case_id", "backend", "exporter", "outcome", "oracle", "max_abs", "max_rel", "max_ulp", "fraction_off"]
-    cols += ["worst", "message", "params"]
-    rows = []
-    for r in data["results"]:
-        m = r["metrics"]
-        worst = ""
-        if m.get("elements"):
-            worst = f"out {m['worst_output']} at {m['worst_index']}: got {_num(m['worst_actual'])}, want {_num(m['worst_expected'])}"
-        rows.append(
-            [
-                r["case_id"],
-                r["backend"],
-                r["exporter"],
-                r["outcome"],
-                r["oracle"],
-                _num(m["max_abs_error"]),
-                _num(m["max_rel_error"]),
-                _num(m["max_ulp"]),
-                _num(m["fraction_off"]),
-                worst,
-                _printable(r["message"]),
-                json.dumps(r["params"], sort_keys=True),
-            ]
-        )
-    return {"columns": cols, "rows": rows}
+#: The page's sidecar, written beside report.html: the rows of the instances the page summarizes.
+SIDECAR = "report-data.js"
+#: write_reports' key for the sidecar's path, next to the formats' own.
+SIDECAR_KEY = "html-data"
+#: Outcomes whose instances the page summarizes (counts in the grid; rows on demand). Every other outcome
+#: (the failures, xpass, xfail) is in the page in full, in its tables and in the grid's cell data.
+SUMMARIZED = frozenset({Outcome.PASS, Outcome.SKIP, Outcome.UNSUPPORTED})
+#: Up to this many summarized instances stay in the page, which is then one self-contained file; past it
+#: they all move to the sidecar, so that the page grows with failures, not with results.
+INLINE_SUMMARIZED_MAX = 2000
+#: Columns of an instance's row in the page's data and in the sidecar.
+BROWSER_COLUMNS = (
+    "case_id",
+    "backend",
+    "exporter",
+    "outcome",
+    "oracle",
+    "max_abs",
+    "max_rel",
+    "max_ulp",
+    "fraction_off",
+    "worst",
+    "message",
+    "params",
+    "index",
+)
+
+
+def _browser_row(index: int, r: Mapping[str, Any]) -> list[Any]:
+    m = r["metrics"]
+    worst = ""
+    if m.get("elements"):
+        worst = f"out {m['worst_output']} at {m['worst_index']}: got {_num(m['worst_actual'])}, want {_num(m['worst_expected'])}"
+    return [
+        r["case_id"],
+        r["backend"],
+        r["exporter"],
+        r["outcome"],
+        r["oracle"],
+        _num(m["max_abs_error"]),
+        _num(m["max_rel_error"]),
+        _num(m["max_ulp"]),
+        _num(m["fraction_off"]),
+        worst,
+        _printable(r["message"]),
+        json.dumps(r["params"], sort_keys=True),
+        index,
+    ]
+
+
+def _browser_data(
+    data: dict[str, Any], *, inline_max: int = INLINE_SUMMARIZED_MAX
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What the page's script needs to open a grid cell: (the page's own rows, the sidecar's or None).
+
+    Why a sidecar, and why a script: at 50,000 results a page holding every
+    instance's row was 16 MB and took 3-4 s to open in headless Chromium
+    (bench/bench_report.py), while what a reader came for (the findings and
+    the failures) is a few thousand rows. So past
+    `inline_max` summarized instances (pass, skip, unsupported: the grid
+    already counts them) their rows go to `report-data.js` beside the page,
+    which the page loads the first time a cell needs them, by adding a
+    `<script src>` that assigns `window.conformanceReportData`. Not fetch() of
+    a JSON file: Chromium refuses fetch() and XHR of file:// URLs, and the
+    report is mostly opened from disk (a CI artifact, reports/latest/); a
+    script element loads from file:// like any page resource. Not pagination
+    either: every row would still be in the page. The sidecar names its run,
+    so a page next to another run's sidecar says so instead of showing its
+    rows; a page without its sidecar still shows every failure and the counts.
+    Below the threshold nothing moves and the page stays one self-contained file.
+    """
+    inline: list[list[Any]] = []
+    summarized: list[list[Any]] = []
+    names = {str(o) for o in SUMMARIZED}
+    for i, r in enumerate(data["results"]):
+        (summarized if r["outcome"] in names else inline).append(_browser_row(i, r))
+    run_id = data["run"]["id"]
+    if len(summarized) <= inline_max:
+        rows = sorted(inline + summarized, key=lambda row: row[-1])
+        return {"columns": list(BROWSER_COLUMNS), "rows": rows, "sidecar": None}, None
+    page = {
+        "columns": list(BROWSER_COLUMNS),
+        "rows": inline,
+        "sidecar": {"src": SIDECAR, "run": run_id, "rows": len(summarized)},
+    }
+    return page, {"run": run_id, "columns": list(BROWSER_COLUMNS), "rows": summarized}
+
+
+def _sidecar_script(sidecar: Mapping[str, Any]) -> str:
+    """The sidecar as a classic script: plain JSON (ASCII-only, so no charset can misread it) assigned to a global."""
+    body = json.dumps(sidecar, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return (
+        "// Rows of the instances report.html summarizes, loaded by the page when a grid cell needs them.\n"
+        f"window.conformanceReportData = {body};\n"
+    )
+
+
+def render_html_files(data: dict[str, Any], *, inline_max: int = INLINE_SUMMARIZED_MAX) -> tuple[str, str | None]:
+    """The page and the text of its sidecar (`SIDECAR`), None where the page holds every instance itself."""
+    page_data, sidecar = _browser_data(data, inline_max=inline_max)
+    ctx = _context(data)
+    ctx["browser_data"] = page_data
+    html = _environment().get_template("report.html").render(ctx)
+    return html, (_sidecar_script(sidecar) if sidecar is not None else None)
 
 
 def render_html(data: dict[str, Any]) -> str:
-    ctx = _context(data)
-    ctx["browser_data"] = _browser_data(data)
-    return _environment().get_template("report.html").render(ctx)
+    """The page alone: where it summarizes instances into a sidecar, `write_reports` writes that beside it."""
+    return render_html_files(data)[0]
 
 
 def render_markdown(data: dict[str, Any]) -> str:
@@ -565,12 +656,29 @@ def write_reports(
     threshold: float = DEFAULT_DRIFT_ULP,
     diff: Diff | None = None,
 ) -> dict[str, Path]:
-    """Write the chosen formats into `out_dir`; returns {format: path}."""
+    """Write the chosen formats into `out_dir`; returns {format: path}, and `SIDECAR_KEY` for the page's sidecar.
+
+    The sidecar is in the answer so that whoever copies the reports elsewhere
+    (`conformance nightly` into latest/) copies it too. A sidecar left by an
+    earlier report whose page no longer needs one is removed: the folder holds
+    what its page reads.
+    """
     data = report_data(store, run_id, threshold=threshold, diff=diff)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for fmt in formats:
         path = out_dir / FILENAMES[fmt]
+        if fmt == "html":
+            page, sidecar = render_html_files(data)
+            path.write_text(page, encoding="utf-8")
+            written[fmt] = path
+            side = out_dir / SIDECAR
+            if sidecar is None:
+                side.unlink(missing_ok=True)
+            else:
+                side.write_text(sidecar, encoding="utf-8")
+                written[SIDECAR_KEY] = side
+            continue
         path.write_text(_RENDER[fmt](data), encoding="utf-8")
         written[fmt] = path
     return written

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from conformance.engine import RunOptions
 from conformance.model import Metrics, OracleAgreement, Outcome, Result
+from conformance.store import Store
 
 #: Hypothesis profiles for the fuzz tests: `ci` keeps the suite in its time budget; `thorough` runs
 #: many more examples on demand (`pytest --hypothesis-profile thorough tests/test_fuzz.py`).
@@ -105,3 +106,60 @@ def make_result(
     }
     row.update(fields)
     return Result(**row)
+
+
+LARGE_BACKENDS = ("alpha", "beta", "gamma", "delta", "epsilon")
+
+
+def record_large_run(store: Store, run_id: str, *, cases: int = 100, instances: int = 10) -> dict[str, Any]:
+    """A run of `cases` x 5 backends x `instances` results, mostly passes, for the report's scale tests.
+
+    Failures depend only on the case and on instances 0-9, so more instances add passes and nothing else:
+    how the page grows with passing results is then what a test sees. Returns facts the tests check against.
+    """
+    store.begin_run(run_id, "2026-01-01T00:00:00+00:00", seed=0, environment={"python": "3"}, options={})
+    rows: list[Result] = []
+    in_full: list[str] = []  # what the page shows in full: failures and expected failures
+    for c in range(cases):
+        for k in range(instances):
+            case_id = f"bulk/op{c:03d}[{k}]"
+            for b, backend in enumerate(LARGE_BACKENDS):
+                outcome, message, waiver = Outcome.PASS, "", None
+                metrics = Metrics(elements=12, max_ulp=1.0, worst_index=(1, 2), worst_actual=0.5, worst_expected=0.5)
+                if c % 10 == 3 and b == 1:
+                    outcome, message, metrics = Outcome.UNSUPPORTED, "no kernel for Op(float16)", Metrics()
+                elif c % 10 == 5 and b == 2 and k in (0, 3, 6, 9):
+                    outcome, message = Outcome.MISMATCH, f"max ULP 2048 > 4 at output 0 [1, 2] (instance {k})"
+                    metrics = Metrics(elements=12, max_ulp=2048.0, max_abs_error=0.5, fraction_off=0.25)
+                elif c % 25 == 7 and b == 3 and k == 4:
+                    outcome, message, metrics = Outcome.CRASH, "Segmentation fault (signal 11)", Metrics()
+                elif c % 20 == 11 and b == 0 and k in (1, 6):
+                    outcome, message = Outcome.XFAIL, "mismatch, known"
+                    waiver = {"reason": "https://example.org/issues/1", "actual": "mismatch"}
+                elif c % 50 == 13 and k == 9:
+                    outcome, message, metrics = Outcome.SKIP, "needs opset 19", Metrics()
+                if outcome not in (Outcome.PASS, Outcome.UNSUPPORTED, Outcome.SKIP):
+                    in_full.append(case_id)
+                row = make_result(
+                    case_id, outcome, backend=backend, message=message, metrics=metrics, waiver=waiver,
+                    params={"dtype": "float32", "shape": [3, 4]}, run_id=run_id,
+                )  # fmt: skip
+                rows.append(row)
+    store.record_many(rows)
+    store.finish_run(run_id, "2026-01-01T00:01:00+00:00")
+    mixed = [r for r in rows if r.case == "op005" and r.backend == "gamma"]
+    return {
+        "results": len(rows),
+        "in_full": len(in_full),
+        "summarized": sum(r.outcome in (Outcome.PASS, Outcome.SKIP, Outcome.UNSUPPORTED) for r in rows),
+        "all_passed_instances": _all_passed(rows),
+        "all_pass_cell": ("bulk/op000", "alpha", instances),
+        "mixed_cell": ("bulk/op005", "gamma", len(mixed), "bulk/op005[3]"),
+    }
+
+
+def _all_passed(rows: list[Result]) -> set[str]:
+    outcomes: dict[str, set[Outcome]] = {}
+    for r in rows:
+        outcomes.setdefault(r.case_id, set()).add(r.outcome)
+    return {case_id for case_id, seen in outcomes.items() if seen == {Outcome.PASS}}

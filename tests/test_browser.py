@@ -1,30 +1,37 @@
-"""The HTML report in a real browser: Debian's headless chromium, driven over the DevTools protocol.
+"""The HTML report in a real browser: Debian's headless chromium, driven by Playwright.
 
-The protocol runs over a pipe (`--remote-debugging-pipe`: commands on fd 3,
-replies on fd 4, NUL-separated JSON), so no port, no websocket library and
-no network are involved. The test data is written as real rows into a real
-store, including backend messages that try to run script.
+Playwright drives the system's chromium (`executable_path`): its own browser
+downloads are never used, so no network is involved. The test data is
+written as real rows into a real store, including backend messages that try
+to run script. Page state is read with `page.evaluate` and locators, never
+with `wait_for_function`: the report's CSP has no 'unsafe-eval', which that
+needs.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.model import Metrics, Outcome, Result
-from conformance.report import write_reports
+from conformance.report import SIDECAR, write_reports
 from conformance.store import Store
 
-from .conftest import make_result
+from .conftest import make_result, record_large_run
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None  # type: ignore[assignment]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -41,11 +48,13 @@ def find_chromium() -> str | None:
 
 
 CHROMIUM = find_chromium()
-if CHROMIUM is None and os.environ.get("CI"):
-    raise RuntimeError("CI must run the browser tests: scripts/setup installs Debian's `chromium`")
+if os.environ.get("CI") and (CHROMIUM is None or sync_playwright is None):
+    raise RuntimeError(
+        "CI must run the browser tests: scripts/setup installs Debian's `chromium` and the test extra playwright"
+    )
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium on PATH (scripts/setup installs Debian's `chromium`; or set CONFORMANCE_CHROMIUM)",
+    CHROMIUM is None or sync_playwright is None,
+    reason="no chromium on PATH or no playwright (scripts/setup installs both; or set CONFORMANCE_CHROMIUM)",
 )
 
 #: Script that a hostile backend message tries to run; none of it may take effect.
@@ -57,154 +66,48 @@ ATTACKS = (
 )
 
 
-def _high_fd(fd: int) -> int:
-    import fcntl
+@dataclass
+class Opened:
+    """A page of the report, with what it logged and requested since it started loading."""
 
-    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return high
-
-
-class Browser:
-    """A headless chromium and a tiny DevTools-protocol client over its pipe."""
-
-    def __init__(self, executable: str, profile: Path) -> None:
-        # The protocol wants commands on fd 3 and replies on fd 4. The pipe ends are first
-        # moved above 9 so the redirections below (bash: dash takes one-digit fds only) cannot clobber one another.
-        cmd_read, self._cmd_write = (_high_fd(fd) for fd in os.pipe())
-        self._reply_read, reply_write = (_high_fd(fd) for fd in os.pipe())
-        args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--remote-debugging-pipe",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ]
-        wire = f'exec "$0" "$@" 3<&{cmd_read} 4>&{reply_write} {cmd_read}<&- {reply_write}>&-'
-        self.proc = subprocess.Popen(
-            [shutil.which("bash") or "/bin/bash", "-c", wire, executable, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(cmd_read, reply_write),
-        )
-        os.close(cmd_read)
-        os.close(reply_write)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict[str, Any]] = []
-        self.session: str | None = None
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True) -> dict[str, Any]:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session and self.session:
-            message["sessionId"] = self.session
-        os.write(self._cmd_write, json.dumps(message).encode() + b"\0")
-        while True:
-            reply = self._read(timeout=30)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def _read(self, timeout: float) -> dict[str, Any]:
-        import select
-
-        deadline = time.monotonic() + timeout
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._reply_read], [], [], left)[0]:
-                raise TimeoutError("chromium did not answer within the timeout")
-            chunk = os.read(self._reply_read, 1 << 20)
-            if not chunk:
-                raise RuntimeError("chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def wait_event(self, method: str, timeout: float = 30) -> dict[str, Any]:
-        for i, e in enumerate(self.events):
-            if e.get("method") == method:
-                return self.events.pop(i)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            e = self._read(deadline - time.monotonic())
-            if e.get("method") == method:
-                return e
-            self.events.append(e)
-        raise TimeoutError(f"no {method} within {timeout}s")
-
-    def open(self, url: str) -> None:
-        target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
-            "sessionId"
-        ]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
-        self.send("Page.navigate", {"url": url})
-        self.wait_event("Page.loadEventFired")
+    page: Page
+    console: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     def eval(self, expression: str) -> Any:
-        reply = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-        if "exceptionDetails" in reply:
-            raise AssertionError(f"page script {expression!r} threw: {reply['exceptionDetails']}")
-        return reply["result"].get("value")
-
-    def type_into(self, selector: str, text: str) -> None:
-        """Focus an input and type, as a user would (real input events)."""
-        assert self.eval(
-            f"(function(){{var e=document.querySelector({json.dumps(selector)}); e.focus(); return !!e}})()"
-        )
-        self.send("Input.insertText", {"text": text})
+        return self.page.evaluate(expression)
 
     def errors(self) -> list[str]:
-        """Console errors, uncaught exceptions and log errors seen so far."""
-        out = []
-        for e in self.events:
-            method, params = e.get("method"), e.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                out.append(json.dumps(params.get("exceptionDetails", {}))[:500])
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert", "warning"):
-                out.append(json.dumps(params.get("args", []))[:500])
-            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
-                out.append(params["entry"].get("text", ""))
-        return out
+        return list(self.console)
 
-    def requested_urls(self) -> list[str]:
-        return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
 
-    def screenshot(self, path: Path) -> None:
-        import base64
+def open_report(browser: Browser, path: Path) -> Opened:
+    page = browser.new_page()
+    opened = Opened(page)
 
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1400, "height": 1800, "deviceScaleFactor": 1, "mobile": False},
-        )
-        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
-        path.write_bytes(base64.b64decode(data))
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "assert", "warning"):
+            opened.console.append(f"{message.type}: {message.text}"[:500])
 
-    def close(self) -> None:
+    def on_request(request: Request) -> None:
+        opened.requests.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: opened.console.append(f"uncaught: {error}"[:500]))
+    page.on("request", on_request)
+    page.goto(path.as_uri(), wait_until="load")
+    return opened
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM is not None and sync_playwright is not None
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--disable-dev-shm-usage"])
         try:
-            self.send("Browser.close", session=False)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._cmd_write)
-        os.close(self._reply_read)
+            yield launched
+        finally:
+            launched.close()
 
 
 def _result(case_id: str, backend: str, outcome: Outcome, *, message: str = "", **metrics: Any) -> Result:
@@ -244,30 +147,26 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for r in rows:
             store.record(Result(**{**r.__dict__, "run_id": "r1"}))
         store.finish_run("r1", "2026-01-01T00:01:00+00:00")
-        write_reports(store, "r1", out, ("html",))
+        written = write_reports(store, "r1", out, ("html",))
+    assert not (out / SIDECAR).exists() and set(written) == {"html"}, "a small report is one self-contained file"
     return out / "report.html"
 
 
 @pytest.fixture(scope="module")
-def page(report: Path) -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory() as profile:
-        browser = Browser(CHROMIUM, Path(profile))
-        try:
-            browser.open(report.as_uri())
-            yield browser
-        finally:
-            browser.close()
+def page(browser: Browser, report: Path) -> Iterator[Opened]:
+    opened = open_report(browser, report)
+    yield opened
+    opened.page.close()
 
 
-def test_page_loads_without_console_errors_or_network(page: Browser) -> None:
+def test_page_loads_without_console_errors_or_network(page: Opened) -> None:
     assert page.eval("document.documentElement.getAttribute('data-ready')") == "1", "the page's script did not finish"
     assert page.errors() == [], f"console errors while loading the report: {page.errors()}"
-    remote = [u for u in page.requested_urls() if not u.startswith(("file:", "data:"))]
+    remote = [u for u in page.requests if not u.startswith(("file:", "data:"))]
     assert remote == [], f"the report must be self-contained, but it requested {remote}"
 
 
-def test_matrix_renders_backend_rows_and_category_columns(page: Browser) -> None:
+def test_matrix_renders_backend_rows_and_category_columns(page: Opened) -> None:
     rows = page.eval("Array.from(document.querySelectorAll('#matrix tbody tr')).map(r => r.cells[0].textContent)")
     assert rows == ["alpha", "beta"], f"matrix rows should be the backends, got {rows}"
     heads = page.eval("Array.from(document.querySelectorAll('#matrix thead th')).map(h => h.textContent)")
@@ -280,23 +179,20 @@ def test_matrix_renders_backend_rows_and_category_columns(page: Browser) -> None
     assert title.startswith("0 passed of 1 run"), title
 
 
-def test_filter_narrows_the_failures_list(page: Browser) -> None:
+def test_filter_narrows_the_failures_list(page: Opened) -> None:
     visible = "Array.from(document.querySelectorAll('#failures tbody tr')).filter(r => !r.hidden).length"
     assert page.eval(visible) == 4
-    page.type_into("#failures-filter", "crash")
+    box = page.page.locator("#failures-filter")
+    box.press_sequentially("crash")  # key by key, as a user types: an input event each
     assert page.eval(visible) == 1, "typing 'crash' should leave only the crashed result"
     assert page.eval("document.getElementById('failures-count').textContent") == "1 of 4 rows"
-    page.eval("(function(){var e=document.getElementById('failures-filter'); e.select(); return 1})()")
-    page.send("Input.insertText", {"text": "alpha math"})
+    box.fill("alpha math")
     assert page.eval(visible) == 2, "all words must match: alpha's exp and log"
-    page.eval(
-        "(function(){var e=document.getElementById('failures-filter'); e.value=''; "
-        "e.dispatchEvent(new Event('input')); return 1})()"
-    )
+    box.fill("")
     assert page.eval(visible) == 4
 
 
-def test_hostile_backend_messages_show_as_text_and_run_nothing(page: Browser) -> None:
+def test_hostile_backend_messages_show_as_text_and_run_nothing(page: Opened) -> None:
     assert page.eval("window.__pwned === undefined"), f"injected script ran: __pwned={page.eval('window.__pwned')}"
     assert page.eval("document.title").startswith("ONNX conformance"), page.eval("document.title")
     text = page.eval("document.getElementById('failures').textContent")
@@ -305,7 +201,7 @@ def test_hostile_backend_messages_show_as_text_and_run_nothing(page: Browser) ->
     # no element was created from a message
     assert page.eval("document.querySelectorAll('#failures img, #failures svg, #failures script').length") == 0
     # opening a grid cell renders its instances, messages included, as text too
-    page.eval('document.querySelector(\'#grid td.cell[data-case="math/exp"][data-backend="beta"]\').click()')
+    page.page.click('#grid td.cell[data-case="math/exp"][data-backend="beta"]')
     detail = page.eval(
         "document.getElementById('cell-detail').hidden ? null : document.getElementById('cell-table').textContent"
     )
@@ -314,35 +210,120 @@ def test_hostile_backend_messages_show_as_text_and_run_nothing(page: Browser) ->
     assert page.errors() == [], page.errors()
 
 
-def test_grid_cell_opens_its_instances_and_metrics(page: Browser) -> None:
-    page.eval('document.querySelector(\'#grid td.cell[data-case="math/exp"][data-backend="alpha"]\').click()')
+def test_grid_cell_opens_its_instances_and_metrics(page: Opened) -> None:
+    page.page.click('#grid td.cell[data-case="math/exp"][data-backend="alpha"]')
     title = page.eval("document.getElementById('cell-title').textContent")
     assert title == "math/exp on alpha: 1 results", title
     cells = page.eval("Array.from(document.querySelectorAll('#cell-table tbody td')).map(td => td.textContent)")
     assert "math/exp[b2]" in cells and "mismatch" in cells and "1e+06" in cells, cells
+    # a cell of a passing result: in a small report its row is in the page, nothing to load
+    page.page.locator('#grid td.cell[data-case="activation/relu"][data-backend="beta"]').press("Enter")
+    assert page.eval("document.getElementById('cell-status').hidden")
+    cells = page.eval("Array.from(document.querySelectorAll('#cell-table tbody td')).map(td => td.textContent)")
+    assert "activation/relu[a1]" in cells and "pass" in cells, cells
 
 
-def test_tables_sort_by_clicking_a_header(page: Browser) -> None:
+def test_tables_sort_by_clicking_a_header(page: Opened) -> None:
     first = "document.querySelector('#failures tbody tr').cells[4].textContent.trim()"
-    page.eval("document.querySelectorAll('#failures thead th')[4].click()")
+    header = page.page.locator("#failures thead th").nth(4)
+    header.click()
     ascending = page.eval(first)
-    page.eval("document.querySelectorAll('#failures thead th')[4].click()")
+    header.click()
     descending = page.eval(first)
     assert (ascending, descending) == ("crash", "special"), (ascending, descending)
 
 
-def test_the_page_opens_with_findings_that_filter_and_link_from_failures(page: Browser) -> None:
+def test_the_page_opens_with_findings_that_filter_and_link_from_failures(page: Opened) -> None:
     top = page.eval("document.querySelector('main section').id")
     assert top == "findings-section", f"the report must open with the findings, not {top}"
     rows = "Array.from(document.querySelectorAll('#findings tbody tr')).filter(r => !r.hidden).length"
     total = page.eval(rows)
     assert total == 4, "one finding per failing result here: every cause is different"
-    page.type_into("#findings-filter", "crash")
+    page.page.locator("#findings-filter").fill("crash")
     assert page.eval(rows) == 1
     link = page.eval("document.querySelector('#failures tbody tr a').getAttribute('href')")
     assert link.startswith("#F") and page.eval(f"document.getElementById('{link[1:]}') !== null"), link
-    page.eval(
-        "(function(){var e=document.getElementById('findings-filter'); e.value=''; "
-        "e.dispatchEvent(new Event('input')); return 1})()"
-    )
+    page.page.locator("#findings-filter").fill("")
     assert page.eval(rows) == total
+
+
+# --------------------------------------------------------------------------- a large run: rows on demand
+
+
+@pytest.fixture(scope="module")
+def large_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """5,000 results: past the page's threshold, so passing, skipped and unsupported rows go to the sidecar."""
+    out = tmp_path_factory.mktemp("large")
+    with Store(out / "s.sqlite", create=True) as store:
+        facts = record_large_run(store, "big", cases=100, instances=10)
+        written = write_reports(store, "big", out / "report", ("html",))
+    assert written["html-data"] == out / "report" / SIDECAR
+    return out / "report" / "report.html", facts
+
+
+def _cell(case: str, backend: str) -> str:
+    return f'#grid td.cell[data-case="{case}"][data-backend="{backend}"]'
+
+
+def test_a_cell_whose_rows_are_in_the_sidecar_opens_them_on_demand(
+    browser: Browser, large_report: tuple[Path, dict[str, Any]]
+) -> None:
+    html, facts = large_report
+    opened = open_report(browser, html)
+    page = opened.page
+    try:
+        assert opened.eval("document.documentElement.getAttribute('data-ready')") == "1"
+        assert not any(u.endswith(SIDECAR) for u in opened.requests), "the sidecar waits until a cell needs it"
+        case, backend, total = facts["all_pass_cell"]
+        page.click(_cell(case, backend))
+        rows = page.locator("#cell-table tbody tr")
+        expect(rows).to_have_count(total)
+        expect(page.locator("#cell-status")).to_be_hidden()
+        assert (
+            opened.eval("document.getElementById('cell-title').textContent") == f"{case} on {backend}: {total} results"
+        )
+        outcomes = opened.eval("Array.from(document.querySelectorAll('#cell-table tbody tr')).map(r => r.className)")
+        assert set(outcomes) == {"o-pass"}, outcomes
+        assert sum(u.endswith(SIDECAR) for u in opened.requests) == 1
+
+        # a cell with failures (in the page) and passes (from the sidecar) shows all of them, in run order
+        case, backend, total, failing = facts["mixed_cell"]
+        page.click(_cell(case, backend))
+        expect(rows).to_have_count(total)
+        ids = opened.eval(
+            "Array.from(document.querySelectorAll('#cell-table tbody tr')).map(r => r.cells[0].textContent)"
+        )
+        assert ids == sorted(ids, key=lambda i: int(i.rsplit("[", 1)[1].rstrip("]"))), ids
+        assert failing in ids
+        assert sum(u.endswith(SIDECAR) for u in opened.requests) == 1, "the sidecar is loaded once"
+        assert opened.errors() == [], opened.errors()
+    finally:
+        page.close()
+
+
+def test_without_its_sidecar_the_page_still_shows_failures_and_says_where_the_rest_are(
+    browser: Browser, large_report: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    html, facts = large_report
+    alone = tmp_path / "report.html"
+    shutil.copyfile(html, alone)
+    opened = open_report(browser, alone)
+    page = opened.page
+    try:
+        case, backend, total, failing = facts["mixed_cell"]
+        page.click(_cell(case, backend))
+        status = page.locator("#cell-status")
+        expect(status).to_contain_text("could not be loaded")
+        ids = opened.eval(
+            "Array.from(document.querySelectorAll('#cell-table tbody tr')).map(r => r.cells[0].textContent)"
+        )
+        assert failing in ids and len(ids) < total, ids
+        assert not [e for e in opened.errors() if e.startswith("uncaught")], opened.errors()
+
+        # a sidecar from another run is refused, not shown as this run's rows
+        (tmp_path / SIDECAR).write_text('window.conformanceReportData = {"run": "other", "columns": [], "rows": []};\n')
+        page.reload(wait_until="load")
+        page.click(_cell(case, backend))
+        expect(status).to_contain_text("belongs to run other, not to run big")
+    finally:
+        page.close()

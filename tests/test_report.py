@@ -22,9 +22,12 @@ import pytest
 from conformance.model import FAILING, Metrics, OracleAgreement, Outcome, Result
 from conformance.report import (
     FILENAMES,
+    SIDECAR,
+    SIDECAR_KEY,
     load_schema,
     parse_formats,
     render_html,
+    render_html_files,
     render_junit,
     render_markdown,
     report_data,
@@ -34,7 +37,7 @@ from conformance.report import (
 )
 from conformance.store import Store
 
-from .conftest import conformance, make_result
+from .conftest import conformance, make_result, record_large_run
 
 HOSTILE = "<script>window.__pwned=1</script> | `x` </script><b>bold</b> & \x1b[31mred\x1b[0m \x00\x07 end"
 
@@ -232,7 +235,7 @@ def test_html_is_self_contained_and_escapes_every_supplied_string(store: Store) 
     assert html.count("<script") == 2 and html.count("</script>") == 2
     data_json = html.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
     rows = json.loads(data_json)["rows"]
-    assert any("<script>window.__pwned=1</script> | `x` </script>" in cell for row in rows for cell in row), (
+    assert any("<script>window.__pwned=1</script> | `x` </script>" in str(cell) for row in rows for cell in row), (
         "the data keeps the text"
     )
     for section in ("matrix", "grid", "failures", "divergences", "special", "trend-chart", "environment-table"):
@@ -306,3 +309,68 @@ def test_every_format_leads_with_the_findings_and_names_each_failures_finding(st
     prop = case.find("properties/property")
     assert prop is not None and (prop.get("name"), prop.get("value")) == ("finding", exp["id"])
     assert exp["id"] in (case.find("failure").get("message") or "")  # type: ignore[union-attr]
+
+
+def _write_large(tmp_path: Path, name: str, **kw: Any) -> tuple[dict[str, Any], dict[str, Path]]:
+    with Store(tmp_path / f"{name}.sqlite", create=True) as s:
+        facts = record_large_run(s, name, **kw)
+        written = write_reports(s, name, tmp_path / name, ("html", "json"))
+    return facts, written
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    assert text.isascii(), "the sidecar is ASCII: no charset can misread it"
+    body = text.split("window.conformanceReportData = ", 1)[1].rstrip().removesuffix(";")
+    return json.loads(body)
+
+
+def _page_rows(html: str) -> list[list[Any]]:
+    data_json = html.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(data_json)["rows"]
+
+
+def test_a_large_run_summarizes_passing_results_and_the_page_grows_with_failures_not_results(tmp_path: Path) -> None:
+    small, small_files = _write_large(tmp_path, "small", cases=50, instances=10)
+    large, large_files = _write_large(tmp_path, "large", cases=50, instances=20)
+    assert (small["results"], large["results"]) == (2500, 5000)
+    assert small["in_full"] == large["in_full"] == 26, "more instances add passes only"
+    html = large_files["html"].read_text()
+
+    # passing instances are counted in the grid, not each a row of the page
+    for case_id in large["all_passed_instances"]:
+        assert case_id not in html, f"{case_id} passed everywhere: the page should summarize it"
+    page_rows = _page_rows(html)
+    assert {row[3] for row in page_rows} == {"mismatch", "crash", "xfail"}
+    side = _sidecar(large_files[SIDECAR_KEY])
+    assert large_files[SIDECAR_KEY] == tmp_path / "large" / SIDECAR and side["run"] == "large"
+    assert len(side["rows"]) == large["summarized"] and {row[3] for row in side["rows"]} == {
+        "pass",
+        "skip",
+        "unsupported",
+    }
+    index = side["columns"].index("index")
+    assert sorted(row[index] for row in page_rows + side["rows"]) == list(range(5000)), "every instance, once"
+
+    # the page's size follows its failures: twice the results, the same failures, (almost) the same page
+    small_html = small_files["html"].stat().st_size
+    large_html = large_files["html"].stat().st_size
+    assert large_html < 1.05 * small_html, (small_html, large_html)
+    assert large_html < 150_000 + 3_000 * large["in_full"], large_html
+    everything = render_html_files(report_data(Store(tmp_path / "large.sqlite"), "large"), inline_max=10**9)[0]
+    assert large_html < len(everything.encode()) / 3, "the page holding every row was three times larger"
+
+    # report.json stays complete and valid (the schema checked on the smaller run: jsonschema takes 1 s per 1,000)
+    assert len(json.loads(large_files["json"].read_text())["results"]) == 5000
+    data = json.loads(small_files["json"].read_text())
+    assert len(data["results"]) == 2500
+    validate(data)
+
+
+def test_a_page_that_no_longer_needs_its_sidecar_leaves_none_behind(store: Store, tmp_path: Path) -> None:
+    _, files = _write_large(tmp_path, "big", cases=50, instances=10)
+    folder = files["html"].parent
+    assert (folder / SIDECAR).exists()
+    written = write_reports(store, "r1", folder, ("html",))
+    assert SIDECAR_KEY not in written and not (folder / SIDECAR).exists(), "a small page holds its rows itself"
+    assert len(_page_rows(written["html"].read_text())) == len(ROWS)
