@@ -427,14 +427,19 @@ def localized(results: Sequence[Result], localizations: Sequence[Any]) -> list[F
     return out
 
 
-def run_findings(store: Any, run_id: str) -> list[Finding]:
-    """A recorded run's findings, localized where `findings --reduce` did, with status against earlier runs."""
+def run_findings(store: Any, run_id: str, results: Sequence[Result] | None = None) -> list[Finding]:
+    """A recorded run's findings, localized where `findings --reduce` did, with status against earlier runs.
+
+    `results`, the run's own where the caller already read them (a 50,000-result run takes seconds to read).
+    """
     from .history import series_runs
 
-    def of(run_id: str) -> list[Finding]:
-        return localized(store.results(run_id), store.localizations(run_id))
-
     run = store.run(run_id)
+
+    def of(rid: str) -> list[Finding]:
+        own = results if rid == run.id and results is not None else store.results(rid)
+        return localized(own, store.localizations(rid))
+
     earlier = [r for r in series_runs(store, run, limit=HISTORY_RUNS + 1) if r.id != run.id]
     history = [(r.started, of(r.id)) for r in earlier]
     return with_history(of(run.id), history, run.id, run.started)

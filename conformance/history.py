@@ -147,11 +147,14 @@ def figures_by_backend(results: Iterable[Result]) -> dict[str, BackendFigures]:
     return dict(sorted(out.items()))
 
 
-def trend(store: Store, run: RunRecord, limit: int = 30) -> list[dict[str, Any]]:
-    """Pass rate (correctness) per backend for each run of the series, oldest first."""
+def trend(
+    store: Store, run: RunRecord, limit: int = 30, results: Sequence[Result] | None = None
+) -> list[dict[str, Any]]:
+    """Pass rate (correctness) per backend for each run of the series, oldest first (`results`: the run's own,
+    where the caller has them already)."""
     points = []
     for r in series_runs(store, run, limit):
-        figures = figures_by_backend(store.results(r.id))
+        figures = figures_by_backend(results if r.id == run.id and results is not None else store.results(r.id))
         points.append(
             {
                 "run_id": r.id,

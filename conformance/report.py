@@ -209,7 +209,7 @@ def report_data(
     """
     run = store.run(run_id)
     results = store.results(run.id)
-    found = run_findings(store, run.id)
+    found = run_findings(store, run.id, results)
     finding = finding_of(found)
     by_backend: dict[str, Counter[str]] = {}
     for r in results:
@@ -344,7 +344,7 @@ def report_data(
         "expected_failures": [_failure_row(r, run, finding) for r in results if r.outcome is Outcome.XFAIL],
         "divergences": list(divergences.values()),
         "special": special,
-        "trend": trend(store, run),
+        "trend": trend(store, run, results=results),
         "previous_run": diff.run_a if diff is not None else None,
         "regressions": regressions,
         "results": [r.to_dict() for r in results],
