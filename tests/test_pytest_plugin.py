@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import torch
@@ -119,8 +122,8 @@ def test_plugin_runs_cases_and_records_them(tmp_path: Path) -> None:
     assert "3 passed" in proc.stdout, "two generated cases and one of ONNX's node tests"
     assert (tmp_path / "rep" / "report.json").exists()
     listing = _pytest(tmp_path, "--collect-only", "-q", *args)
-    assert "conformance::elementwise/add[onnxruntime-dynamo]" in listing.stdout
-    assert "conformance::onnx-node/test_abs[onnxruntime-onnx]" in listing.stdout
+    assert "conformance/elementwise/add[onnxruntime-dynamo]" in listing.stdout
+    assert "conformance/onnx-node/test_abs[onnxruntime-onnx]" in listing.stdout
 
     xdist = _pytest(tmp_path, "-q", "-n", "2", *args)
     assert xdist.returncode == 0, xdist.stdout + xdist.stderr
@@ -162,4 +165,157 @@ def test_a_session_without_conformance_collects_nothing_and_imports_nothing_heav
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
     listing = _pytest(tmp_path, "--collect-only", "-q")
-    assert "conformance::" not in listing.stdout
+    assert "conformance/" not in listing.stdout
+
+
+def _collected(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The node ids `--collect-only -q` printed."""
+    return [line for line in proc.stdout.splitlines() if line.startswith("conformance/")]
+
+
+def test_a_node_id_from_collect_only_runs_alone(tmp_path: Path) -> None:
+    """What a listing prints is what a user passes back, and the item it names runs by itself."""
+    from conformance.export import default_cache_dir
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\nconformance_timeout = 60\n")  # an option from the ini file
+    db, cache = tmp_path / "r.sqlite", tmp_path / "cache"
+    # A cache of its own, sharing ONNX's node tests with the default one: the pack builds them once (56 MB).
+    (default_cache_dir() / "onnx-node").mkdir(parents=True, exist_ok=True)
+    cache.mkdir()
+    (cache / "onnx-node").symlink_to(default_cache_dir() / "onnx-node", target_is_directory=True)
+    args = ["--conformance", "--conformance-cases", "relu", "--conformance-backends", "onnxruntime",
+            "--conformance-max-examples", "2", "--conformance-db", str(db), "--conformance-memory-limit", "4096",
+            "--conformance-cache-dir", str(cache)]  # fmt: skip
+    listing = _pytest(tmp_path, "--collect-only", "-q", *args)
+    assert _collected(listing) == ["conformance/activation/relu[onnxruntime-dynamo]"], listing.stdout + listing.stderr
+
+    alone = _pytest(tmp_path, "-q", *args, _collected(listing)[0])
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "1 passed" in alone.stdout
+    with sqlite3.connect(db) as conn:
+        (options,) = conn.execute("SELECT options FROM runs").fetchone()
+        cases = conn.execute("SELECT DISTINCT case_id FROM results").fetchall()
+    recorded = json.loads(options)
+    assert (recorded["timeout"], recorded["memory_limit_mb"]) == (60, 4096)
+    assert recorded["cache_dir"] == str(cache)
+    artifacts = [m for m in cache.rglob("model.onnx") if not {"onnx-node", "models"} & set(m.parts)]
+    assert len(artifacts) == 2, "the item built its artifacts in the cache it was given"
+    assert len(cases) == 2 and all(c.startswith("activation/relu[") for (c,) in cases)
+
+    # A name the suite lacks is a usage error, as a missing file is in pytest.
+    missing = _pytest(tmp_path, "--collect-only", "-q", *args, "conformance/activation/relu[reference-dynamo]")
+    assert missing.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "not found: conformance/activation/relu[reference-dynamo]" in missing.stderr
+
+
+def test_markers_select_by_backend_and_category(tmp_path: Path) -> None:
+    args = ["--conformance", "--conformance-cases", "relu,mlp", "--conformance-backends", "onnxruntime,reference",
+            "--conformance-db", str(tmp_path / "m.sqlite"), "--strict-markers", "--collect-only", "-q"]  # fmt: skip
+    chosen = _pytest(tmp_path, *args, "-m", "backend_onnxruntime and not model")
+    assert _collected(chosen) == ["conformance/activation/relu[onnxruntime-dynamo]"], chosen.stdout + chosen.stderr
+    assert "1/4 tests collected (3 deselected)" in chosen.stdout
+    # A category's (or a case's) node id selects the items below it, and markers narrow that further.
+    models = _pytest(tmp_path, *args, "-m", "not backend_reference", "conformance/model")
+    assert _collected(models) == ["conformance/model/mlp[onnxruntime-dynamo]"], models.stdout + models.stderr
+
+
+def test_the_report_header_names_each_backend_and_its_version(tmp_path: Path) -> None:
+    from conformance.backends import backend_version, select_backends
+
+    proc = _pytest(tmp_path, "--collect-only", "--conformance", "--conformance-cases", "relu",
+                   "--conformance-backends", "onnxruntime,reference", "--conformance-db", str(tmp_path / "h.sqlite"))  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    versions = ", ".join(f"{b.name} {backend_version(b)}" for b in select_backends("onnxruntime,reference"))
+    assert f"conformance backends: {versions}" in proc.stdout, proc.stdout
+
+
+def test_a_failing_item_fails_the_session_and_names_its_finding(tmp_path: Path) -> None:
+    """ONNX's DFT node test is off on onnxruntime (20 of 200 elements, 9e8 ulp): prebuilt, so nothing exports."""
+    from conformance.findings import cluster
+    from conformance.store import Store
+
+    db, junit = tmp_path / "f.sqlite", tmp_path / "junit.xml"
+    proc = _pytest(tmp_path, "-q", "--conformance", "--conformance-cases", "onnx-node/test_dft",
+                   "--conformance-backends", "onnxruntime", "--conformance-expectations", "none",
+                   "--conformance-db", str(db), "--junitxml", str(junit))  # fmt: skip
+    assert proc.returncode == pytest.ExitCode.TESTS_FAILED, proc.stdout + proc.stderr
+    assert "FAILED conformance/onnx-node/test_dft[onnxruntime-onnx]" in proc.stdout
+
+    (case,) = ElementTree.parse(junit).getroot().iter("testcase")
+    assert case.get("name") == "conformance.onnx-node.test_dft[onnxruntime-onnx]"
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["outcome"] == "mismatch" and props["instances"] == "1"
+    assert float(props["max_ulp"]) > 1e6 and float(props["max_abs_error"]) > 0
+
+    with Store(db) as store:
+        (run,) = store.runs()
+        results = store.results(run.id)
+    assert run.status == "complete", "the run finished; its results failed"
+    (finding,) = cluster(results)
+    assert props["finding"] == finding.id
+    assert "conformance findings" in proc.stdout and f"{finding.id} backend: onnxruntime" in proc.stdout
+
+
+SHRINK_CONFTEST = """
+import json
+import os
+import re
+
+from conformance import pytest_plugin
+from conformance.model import Metrics, OracleAgreement, Outcome, Result
+
+
+def judge(self, instance, planned):
+    # A stand-in backend that is wrong on every input of more than one element: nothing exports.
+    outcome = Outcome.MISMATCH if sum(x.size for x in instance.inputs) > 1 else Outcome.PASS
+    with open(os.environ["JUDGED"], "a") as log:
+        log.write(json.dumps([instance.id, str(outcome)]) + "\\n")
+    result = Result(run_id=self.run_id, case_id=instance.id, case=instance.case.name,
+                    category=instance.case.category, backend=planned.backend, backend_version="test",
+                    exporter=planned.exporter, opset=planned.opset, outcome=outcome,
+                    oracle=OracleAgreement.AGREE, metrics=Metrics(), params=instance.params)
+    return [result]
+
+
+pytest_plugin.ConformanceSession.judge = judge
+"""
+
+
+def test_shrink_steps_are_not_recorded(tmp_path: Path) -> None:
+    """Hypothesis tries many candidates while it shrinks; the store keeps the draws and the minimal failure only."""
+    (tmp_path / "conftest.py").write_text(SHRINK_CONFTEST)
+    judged_log, db = tmp_path / "judged.jsonl", tmp_path / "s.sqlite"
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", JUDGED=str(judged_log))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--conformance", "--conformance-cases",
+         "relu", "--conformance-backends", "onnxruntime", "--conformance-max-examples", "10",
+         "--conformance-db", str(db)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    judged = [json.loads(line) for line in judged_log.read_text().splitlines()]
+    first_failure = next(i for i, (_, outcome) in enumerate(judged) if outcome == "mismatch")
+    drawn = {case_id for case_id, _ in judged[:first_failure]}
+    minimal = next(case_id for case_id, outcome in reversed(judged) if outcome == "mismatch")
+    with sqlite3.connect(db) as conn:
+        recorded = dict(conn.execute("SELECT case_id, outcome FROM results").fetchall())
+    assert len(judged) > len(recorded) + 1, "Hypothesis shrank, trying candidates"
+    assert recorded == {**dict.fromkeys(drawn, "pass"), minimal: "mismatch"}
+
+
+def test_loadscope_keeps_a_case_on_one_worker(tmp_path: Path) -> None:
+    """xdist scopes by what precedes the last `::`; the plugin's scheduler scopes the suite's items by case.
+
+    By xdist's own scopes each item would be a unit of its own, and the first
+    two (one case on two backends) would go to two workers.
+    """
+    proc = _pytest(tmp_path, "-v", "-n", "2", "--dist", "loadscope", "--conformance", "--conformance-cases", "relu,add",
+                   "--conformance-backends", "onnxruntime,reference", "--conformance-max-examples", "1",
+                   "--conformance-db", str(tmp_path / "x.sqlite"))  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = re.findall(r"\[(gw\d)\] \[\s*\d+%\] PASSED (conformance/\S+)", proc.stdout)
+    assert len(ran) == 4, proc.stdout
+    workers: dict[str, set[str]] = {}
+    for worker, nodeid in ran:
+        workers.setdefault(nodeid.partition("[")[0], set()).add(worker)
+    assert all(len(w) == 1 for w in workers.values()), workers
