@@ -30,7 +30,7 @@ from .engine import RunOptions
 from .export import ArtifactCache, build_artifact
 from .findings import REFERENCE, Finding, Party, cluster, signature_op
 from .generate import discover_cases, draw_instances, select_cases
-from .model import Artifact, CaseInstance, Outcome, Unspecified
+from .model import Artifact, CaseInstance, Outcome, Unspecified, error_text
 from .store import Localized, Store
 from .timing import StageClock
 
@@ -188,15 +188,19 @@ def _investigate(
             continue
         signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
         op_class = instance.case.op_class
-        with clock.stage("localize"):
-            loc = localize(
-                artifact.model_path,
-                artifact.inputs,
-                backend,
-                op_class=op_class,
-                time_budget=budget,
-                check_signed_zero=signed_zero,
-            )
+        try:
+            with clock.stage("localize"):
+                loc = localize(
+                    artifact.model_path,
+                    artifact.inputs,
+                    backend,
+                    op_class=op_class,
+                    time_budget=budget,
+                    check_signed_zero=signed_zero,
+                )
+        except Exception as exc:  # the backend raised where localizing did not expect it: this finding only
+            keep("error", f"localizing raised {type(exc).__name__}: {error_text(exc)}")
+            continue
         node = loc.node.to_dict() if loc.node is not None else None
         op = signature_op(node) if node is not None and loc.status is Status.NODE else None
         if node is not None and loc.status is Status.WHOLE_GRAPH and _one_node(artifact.model_path):
@@ -205,15 +209,19 @@ def _investigate(
             op = signature_op(node)
         repro = None
         evidence = loc.evidence
-        if loc.status is Status.WHOLE_GRAPH:
-            with clock.stage("localize"):
-                loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
-        if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
-            with clock.stage("reduce"):
-                loc = reduced(loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero)
-                try:
+        try:
+            if loc.status is Status.WHOLE_GRAPH:
+                with clock.stage("localize"):
+                    loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
+            if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
+                with clock.stage("reduce"):
+                    loc = reduced(
+                        loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero
+                    )
                     repro = str(bundle_for(loc, bundle_dir(f), backend_version=backend_version(backend)))
-                except (NotReproduced, NotImplementedError) as exc:
-                    evidence += f" No bundle: {exc}"
+        except (NotReproduced, NotImplementedError) as exc:
+            evidence += f" No bundle: {exc}"
+        except Exception as exc:  # the backend raised while reducing or bundling: the localization stands
+            evidence += f" No bundle: reducing raised {type(exc).__name__}: {error_text(exc)}"
         keep(str(loc.status), evidence, op=op, node=node, repro=repro)
     return done
