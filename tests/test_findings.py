@@ -278,3 +278,19 @@ def test_an_entry_names_its_dtype_only_where_another_dtype_did_not_fail_alike() 
     ]
     (entry,) = expectation_entries(cluster(one), one)
     assert entry["dtype"] == "float64", "float32 exported: the cause is float64's"
+
+
+def test_the_findings_gate_ignores_a_new_finding_every_result_of_which_was_waived(tmp_path: Path) -> None:
+    """A CI gate on `findings` fails on news, not on a cause the expectations file already reviewed."""
+    db = str(tmp_path / "r.sqlite")
+    expectations = tmp_path / "x.toml"
+    expectations.write_text(
+        '[[expectation]]\nbackend = "onnxruntime"\ncase = "linalg/mv"\noutcome = "mismatch"\nmessage = "output *"\nreason = "fusion bug"\n'
+    )
+    args = ("--cases", "linalg/mv", "--cover", "each", "--backends", "onnxruntime,reference", "--db", db, "--quiet")
+    ran = conformance("run", *args, "--expectations", str(expectations))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    listed = conformance("findings", "--db", db, "--json")
+    found = json.loads(listed.stdout)
+    assert found and all(f["status"] == "new" and f["unexpected"] == 0 for f in found), found
+    assert listed.returncode == 0, "every result of the new finding was waived"

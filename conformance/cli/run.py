@@ -364,7 +364,13 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         f"nightly run {summary.run_id} (profile {options.profile}): {len(summary.results)} results ({counts or 'none'})"
     )
     print(f"reports: {dated}/ and {latest}/")
-    print(format_text([f for f in found if f.status != "known"], limit=20))
+    news = [f for f in found if f.status != "known"]
+    if news or not found:
+        print(format_text(news, limit=20))
+    else:
+        print(
+            f"findings: {len(found)}, each known from earlier nights of this profile (`conformance findings` lists them)"
+        )
     if d is None:
         print("no earlier nightly run of this profile in the store: nothing to compare with")
         return EXIT_OK
