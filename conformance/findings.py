@@ -497,7 +497,12 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
         reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
         reason += (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
         members = [by_key[k] for k in f.members if k in by_key] if f.backend == "*" else []
-        unwaived = {(r.backend, str(r.outcome), normalize_message(r.message)) for r in members if r.outcome in FAILING}
+        said: dict[tuple[str, str], set[str]] = defaultdict(set)  # (outcome, message) -> the backends that said it
+        for r in members:
+            if r.outcome in FAILING:
+                said[(str(r.outcome), normalize_message(r.message))].add(r.backend)
+        # Words more than one backend shares (an export failure reaches all of them alike) are any backend's.
+        unwaived = {(next(iter(b)) if len(b) == 1 else "*", o, m) for (o, m), b in said.items()}
         ways = sorted(unwaived) or [(f.backend, f.outcome, f.message)]
         for case in f.cases:
             for backend, outcome, message in ways:
