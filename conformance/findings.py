@@ -516,6 +516,55 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
                 entry["finding"] = f.id
                 entry["reason"] = reason
                 out.append(entry)
+    return _across_cases(out)
+
+
+#: Outcomes whose message is the backend's own error, which names its cause; a wrong number does not.
+_SAYS_WHY = frozenset({"export-fail", "load-fail", "run-error", "crash", "timeout"})
+#: Words an error message opens with whatever its cause.
+_NO_CAUSE = frozenset(
+    {"runtimeerror", "exception", "error", "from", "src", "typeerror", "valueerror", "failed", "fail"}
+)
+
+
+def _names_its_cause(message: str) -> bool:
+    """Whether a normalized error message says more than that something failed (OpenVINO's first line,
+    `RuntimeError: Exception from src<path>:<n>:`, says nothing; tract's panic reason does)."""
+    words = [
+        w.lower() for w in re.findall(r"[A-Za-z][A-Za-z_]{2,}", message.replace("<path>", " ").replace("<n>", " "))
+    ]
+    return len([w for w in words if w not in _NO_CAUSE]) >= 4
+
+
+def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry for a backend's error that shows in several cases in the same words (tract panicking on
+    every int64 MatMul, onnx2torch refusing every bfloat16 initializer): the next seed meets the same cause
+    in a case the triage run did not draw it in. A message that names no cause stays per case."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for e in entries:
+        key = (e["backend"], e.get("exporter"), e["outcome"], e["message"])
+        if e["outcome"] in _SAYS_WHY and _names_its_cause(e["message"]):
+            groups[key].append(e)
+    out, merged = [], set()
+    for e in entries:
+        key = (e["backend"], e.get("exporter"), e["outcome"], e["message"])
+        group = groups.get(key, [])
+        if len({g["case"] for g in group}) < 2:
+            out.append(e)
+            continue
+        if key in merged:
+            continue
+        merged.add(key)
+        cases = sorted({g["case"] for g in group})
+        findings = sorted({g["finding"] for g in group})
+        entry = {k: v for k, v in e.items() if k not in ("dtype", "finding", "reason")}
+        entry["case"] = "*"
+        entry["finding"] = findings[0]
+        entry["reason"] = (
+            f"{e['reason'].split('. Finding ')[0]}. The same error in {len(cases)} cases "
+            f"({', '.join(cases[:6])}{', ...' if len(cases) > 6 else ''}); findings {', '.join(findings[:6])}"
+        )
+        out.append(entry)
     return out
 
 

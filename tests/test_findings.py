@@ -294,3 +294,30 @@ def test_the_findings_gate_ignores_a_new_finding_every_result_of_which_was_waive
     found = json.loads(listed.stdout)
     assert found and all(f["status"] == "new" and f["unexpected"] == 0 for f in found), found
     assert listed.returncode == 0, "every result of the new finding was waived"
+
+
+def test_one_backend_error_in_the_same_words_across_cases_is_one_entry_for_any_case() -> None:
+    """tract panics on every int64 MatMul: the next seed draws it in a case the triage did not."""
+    from conformance.expectations import apply, dumps, parse
+    from conformance.findings import expectation_entries
+
+    panic = "worker died (killed by signal SIGABRT): thread '<unnamed>' panicked at linalg/src/frame/weights.rs:24:18: Can't build a WeightType from I64; stderr tail:\n..."
+    seen = [
+        make_result(
+            f"linalg/{c}[aaaaaaaaaaaa]", Outcome.CRASH, backend="tract", message=panic, params={"dtype": "int64"}
+        )
+        for c in ("mv", "addmv")
+    ]
+    entries = expectation_entries(cluster(seen), seen)
+    (entry,) = entries
+    assert entry["case"] == "*" and entry["backend"] == "tract" and "dtype" not in entry, entry
+    elsewhere = make_result(
+        "linalg/bmm[bbbbbbbbbbbb]", Outcome.CRASH, backend="tract", message=panic.replace("24:18", "24:19")
+    )
+    assert apply(elsewhere, parse(dumps(entries))).outcome is Outcome.XFAIL
+    vague = [
+        make_result(f"shape/{c}[aaaaaaaaaaaa]", Outcome.RUN_ERROR, backend="openvino",
+                    message="RuntimeError: Exception from src/inference/src/cpp/infer_request.cpp:198:")
+        for c in ("reshape", "tile")
+    ]  # fmt: skip
+    assert {e["case"] for e in expectation_entries(cluster(vague), vague)} == {"shape/reshape", "shape/tile"}
