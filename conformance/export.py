@@ -208,6 +208,9 @@ def artifact_key(instance: CaseInstance, exporter: str, opset: int) -> str:
         "source": instance.case.source_hash,
         "instance": instance.id,
         "torch": torch.__version__,
+        # The reference evaluator's outputs are cached beside the model: another onnx computes them anew.
+        "onnx": _distribution("onnx"),
+        "onnxscript": _distribution("onnxscript"),
         "exporter": exporter,
         "opset": opset,
         "hash_seed": hash_seed(),
@@ -235,11 +238,22 @@ def model_key(instance: CaseInstance, exporter: str, opset: int) -> str:
         "traced": _arrays_hash(instance.export_inputs) if instance.export_inputs is not None else "inputs",
         "dynamic": json.dumps(instance.dynamic_axes, sort_keys=True, default=str),
         "torch": torch.__version__,
+        # The dynamo exporter lowers through onnxscript's torchlib: another onnxscript, another graph.
+        "onnxscript": _distribution("onnxscript"),
         "exporter": exporter,
         "opset": opset,
         "hash_seed": hash_seed(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _distribution(name: str) -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
 
 
 def _arrays_hash(arrays: Sequence[Any]) -> str:

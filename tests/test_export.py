@@ -175,3 +175,18 @@ def test_a_failing_torchscript_export_prints_nothing_to_the_console(capfd: pytes
         export_model(module, [np.ones((1, 1, 3, 5), np.float32)], "torchscript", 17)
     out, err = capfd.readouterr()
     assert "Torch IR graph" not in out + err and not out.strip(), out[:500]
+
+
+def test_cache_keys_follow_the_versions_that_make_the_graph_and_the_reference_outputs(monkeypatch) -> None:
+    """onnxscript lowers dynamo's graph, onnx computes the cached reference outputs: either changing is a miss."""
+    import importlib.metadata
+
+    from conformance.export import model_key
+
+    inst = _instance("relu")
+    before = (artifact_key(inst, "dynamo", 18), model_key(inst, "dynamo", 18))
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9" if name == "onnxscript" else real(name))
+    assert artifact_key(inst, "dynamo", 18) != before[0] and model_key(inst, "dynamo", 18) != before[1]
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9" if name == "onnx" else real(name))
+    assert artifact_key(inst, "dynamo", 18) != before[0] and model_key(inst, "dynamo", 18) == before[1]
