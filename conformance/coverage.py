@@ -6,7 +6,7 @@ draw, measured from the draws alone (nothing is exported).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +14,13 @@ import onnx
 
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import Cover, draw_covering, draw_instances
+from .graphs import DEFAULT_DOMAINS, graphs_of
 from .model import Case
-
-DEFAULT_DOMAINS = ("", "ai.onnx")
-
-
-def _nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
-    for node in graph.node:
-        yield node
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from _nodes(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for g in attr.graphs:
-                    yield from _nodes(g)
 
 
 def onnx_ops(model: onnx.ModelProto) -> set[str]:
     """Default-domain op types in the graph, its subgraphs and its local functions."""
-    nodes = list(_nodes(model.graph))
+    nodes = [n for g in graphs_of(model.graph) for n in g.node]
     for fn in model.functions:
         nodes.extend(fn.node)
     return {n.op_type for n in nodes if n.domain in DEFAULT_DOMAINS}

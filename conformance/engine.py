@@ -35,7 +35,7 @@ from .execute import (
 from .expectations import ExpectationSet, builtin_path
 from .expectations import load as load_expectations
 from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
-from .generate import CaseError, Cover, discover_cases, draw_instances, select_cases
+from .generate import CaseError, Cover, discover_cases, draw_modes, select_cases
 from .graphs import op_uses
 from .model import (
     FAILING,
@@ -455,12 +455,11 @@ def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> li
     planned: list[CaseInstance] = []
     for c in selected:
         try:
-            for mode in options.value_modes:
-                if c.prebuilt is not None and mode is not options.value_modes[0]:
-                    continue  # a prebuilt case's data sets are what they are, whatever the mode
-                planned.extend(
-                    draw_instances(c, seed=options.seed, max_examples=options.max_examples, values=mode, cover=cover)
+            planned.extend(
+                draw_modes(
+                    c, seed=options.seed, max_examples=options.max_examples, modes=options.value_modes, cover=cover
                 )
+            )
         except Exception as exc:
             raise CaseError(f"case {c.path} cannot draw an instance: {type(exc).__name__}: {exc}") from exc
     return planned

@@ -671,6 +671,21 @@ def _merge(into: dict[str, list[Any]], domains: Mapping[str, Sequence[Any]]) -> 
         known.extend(v for v in values if not any(same_value(v, k) for k in known))
 
 
+def draw_modes(
+    case: Case, *, seed: int, max_examples: int, modes: Sequence[Values], cover: Cover = Cover.NONE
+) -> list[CaseInstance]:
+    """A case's instances in each value mode, as a run draws them (the engine, and the export pool again).
+
+    A prebuilt case's data sets are what they are, whatever the mode: it is drawn once, in the first.
+    """
+    out: list[CaseInstance] = []
+    for i, mode in enumerate(modes):
+        if case.prebuilt is not None and i > 0:
+            continue
+        out.extend(draw_instances(case, seed=seed, max_examples=max_examples, values=mode, cover=cover))
+    return out
+
+
 def draw_instances(
     case: Case,
     *,

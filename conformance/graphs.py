@@ -16,15 +16,16 @@ from .model import OpUse
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
-def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+def graphs_of(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    """The graph and every subgraph its nodes hold (If branches, Loop and Scan bodies), outermost first."""
     yield graph
     for node in graph.node:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
-                yield from _graphs(attr.g)
+                yield from graphs_of(attr.g)
             elif attr.type == onnx.AttributeProto.GRAPHS:
                 for g in attr.graphs:
-                    yield from _graphs(g)
+                    yield from graphs_of(g)
 
 
 def _types(graph: onnx.GraphProto) -> dict[str, int]:
@@ -55,7 +56,7 @@ def op_uses(model: onnx.ModelProto | bytes) -> tuple[OpUse, ...]:
         pass  # an invalid graph still names its ops; dtypes come from what it declares
     uses: set[OpUse] = set()
     outer: dict[str, int] = {}
-    for graph in _graphs(model.graph):
+    for graph in graphs_of(model.graph):
         types = {**outer, **_types(graph)}
         outer = types  # a subgraph sees its outer scope's values
         for node in graph.node:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .export import ArtifactCache, OracleError, build_artifact
-from .generate import Cover, discover_cases, draw_instances, select_cases
+from .generate import Cover, discover_cases, draw_modes, select_cases
 from .model import PREBUILT_EXPORTER, Values
 from .runlog import warnings_to
 from .timing import StageClock
@@ -67,15 +67,8 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     cache = ArtifactCache(Path(job.cache_dir))
     (case,) = select_cases(discover_cases(Path(job.cache_dir)), job.path, include_opt_in=True)
     with clock.stage("draw"):
-        instances = []
-        for i, mode in enumerate(job.modes):
-            if case.prebuilt is not None and i > 0:
-                continue
-            instances.extend(
-                draw_instances(
-                    case, seed=job.seed, max_examples=job.max_examples, values=Values(mode), cover=Cover(job.cover)
-                )
-            )
+        modes = [Values(m) for m in job.modes]
+        instances = draw_modes(case, seed=job.seed, max_examples=job.max_examples, modes=modes, cover=Cover(job.cover))
     for instance in instances:
         pairs = [(PREBUILT_EXPORTER, job.opsets[0])] if instance.prebuilt is not None else None
         for exporter, opset in pairs or [(e, o) for e in job.exporters for o in job.opsets]:

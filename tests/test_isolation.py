@@ -98,3 +98,34 @@ def test_a_worker_that_dies_starting_is_a_load_failure_for_its_backend_only(opti
     assert len(broken) == 2 and all(r.outcome is Outcome.LOAD_FAIL for r in broken), broken
     assert "worker for broken-library did not start (killed by signal SIGSEGV)" in broken[0].message
     assert all(r.outcome is Outcome.PASS for r in summary.results if r.backend == "reference")
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_and_leaves_no_worker_behind(tmp_path) -> None:
+    """A cancelled CI job sends SIGTERM: the run keeps what it recorded and its worker processes go with it."""
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import BIN
+
+    db = tmp_path / "r.sqlite"
+    proc = subprocess.Popen(
+        [str(BIN / "conformance"), "run", "--cases", "onnx-node/*", "--backends", "reference,onnxruntime",
+         "--db", str(db), "--quiet", "--expectations", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not db.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # workers started, results arriving
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err[-1500:])
+    time.sleep(1)
+    left = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-g", str(proc.pid)], capture_output=True, text=True
+    ).stdout.splitlines()
+    alive = [line for line in left if "<defunct>" not in line]  # exited, waiting for init to reap it
+    assert not alive, f"processes of the run's group still alive: {alive}"
+    with Store(db) as store:
+        assert store.run("latest").status == "interrupted"

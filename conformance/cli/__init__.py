@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +66,16 @@ def _colour(choice: str) -> None:
         os.environ.pop("NO_COLOR", None)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a CI job cancelled, `kill`) ends a run as Ctrl-C does: what it recorded is kept, and the
+    backend workers and the export pool are stopped on the way out instead of being left orphaned."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         _pin_hash_seed()
+        signal.signal(signal.SIGTERM, _terminated)
     argv = list(sys.argv[1:] if argv is None else argv)
     from ..backends import BackendError
     from ..expectations import ExpectationError
