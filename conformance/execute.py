@@ -202,6 +202,8 @@ class _Worker:
                     [sys.executable, "-m", "conformance.worker", str(child.fileno())],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     pass_fds=(child.fileno(),), env=env, close_fds=True,
+                    # Its own process group: what it starts (iree-compile, a compiler's children) dies with it.
+                    start_new_session=os.name == "posix",
                 )  # fmt: skip
         finally:
             child.close()
@@ -256,10 +258,19 @@ class _Worker:
         message += f": {why}" if why else ""  # on the first line, where findings and report rows read it
         return f"{message}; stderr tail:\n{tail}" if tail else message
 
+    def _kill(self) -> None:
+        """The worker and everything it started: a timed-out IREE compile runs in a child of its own,
+        which killing the worker alone left compiling (for hours) after the run."""
+        if os.name == "posix":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
     def stop(self, kill: bool = False) -> None:
         if self.alive:
             if kill:
-                self.process.kill()
+                self._kill()
             else:
                 try:
                     self.conn.send(None)
@@ -267,8 +278,11 @@ class _Worker:
                     pass
                 self._join(5)
                 if self.alive:
-                    self.process.kill()
+                    self._kill()
         self._join(None)
+        if os.name == "posix":  # a child it left running when it exited
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.conn.close()
         with contextlib.suppress(OSError):
             os.unlink(self.stderr_file.name)

@@ -66,6 +66,22 @@ class Hang(_Misbehaving):
             time.sleep(0.05)
 
 
+class HangInAChild(_Misbehaving):
+    """As IREE does: the work (a compile) runs in a child process, and the child is what hangs."""
+
+    name = "hang-in-a-child"
+
+    def __init__(self, pid_file: Path) -> None:
+        self.pid_file = pid_file
+
+    def misbehave(self) -> None:
+        import subprocess
+
+        child = subprocess.Popen(["sleep", "300"])
+        self.pid_file.write_text(str(child.pid))
+        child.wait()
+
+
 class Hog(_Misbehaving):
     name = "hog"
 

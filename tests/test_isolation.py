@@ -129,3 +129,22 @@ def test_sigterm_ends_a_run_like_ctrl_c_and_leaves_no_worker_behind(tmp_path) ->
     assert not alive, f"processes of the run's group still alive: {alive}"
     with Store(db) as store:
         assert store.run("latest").status == "interrupted"
+
+
+def test_a_timed_out_backend_leaves_no_child_process_behind(options: RunOptions, tmp_path) -> None:
+    import os
+    import time
+
+    from .misbehaving import HangInAChild
+
+    pid_file = tmp_path / "child.pid"
+    summary = run(replace(options, cases="add", max_examples=1, timeout=5.0), backends=[HangInAChild(pid_file)])
+    assert {r.outcome for r in summary.results} == {Outcome.TIMEOUT}, summary.results
+    child = int(pid_file.read_text())
+    time.sleep(0.5)
+    try:
+        os.kill(child, 0)
+        state = open(f"/proc/{child}/stat").read().split()[2] if os.path.exists(f"/proc/{child}/stat") else "?"
+        assert state == "Z", f"the backend's child {child} still runs (state {state})"
+    except ProcessLookupError:
+        pass  # gone, as it should be
