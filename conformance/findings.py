@@ -519,8 +519,9 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
     return _across_cases(out)
 
 
-#: Outcomes whose message is the backend's own error, which names its cause; a wrong number does not.
-_SAYS_WHY = frozenset({"export-fail", "load-fail", "run-error", "crash", "timeout"})
+#: Outcomes whose message is the backend's own error, which names its cause; a wrong number does not, nor
+#: does an exporter's first line ("Failed to convert the exported program ... step 3/3"), the same for any cause.
+_SAYS_WHY = frozenset({"load-fail", "run-error", "crash"})
 #: Words an error message opens with whatever its cause.
 _NO_CAUSE = frozenset(
     {"runtimeerror", "exception", "error", "from", "src", "typeerror", "valueerror", "failed", "fail"}
