@@ -34,7 +34,15 @@ from .execute import (
 )
 from .expectations import ExpectationSet, builtin_path
 from .expectations import load as load_expectations
-from .export import DEFAULT_OPSET, EXPORTERS, ArtifactCache, OracleError, build_artifact, default_cache_dir
+from .export import (
+    DEFAULT_OPSET,
+    EXPORTERS,
+    ArtifactCache,
+    OracleError,
+    artifact_key,
+    build_artifact,
+    default_cache_dir,
+)
 from .generate import CaseError, Cover, discover_cases, draw_modes, select_cases
 from .graphs import op_uses
 from .model import (
@@ -439,7 +447,13 @@ PREFETCH_MIN_CASES = 4
 def _prefetcher(
     options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None
 ) -> Prefetcher | None:
-    paths = list(dict.fromkeys(i.case.path for i, _, _ in jobs))
+    # Only cases with an artifact still to build: a warm run starts no pool (a spawned interpreter importing
+    # torch and drawing every case again costs more than reading the cache).
+    cache = ArtifactCache(Path(options.cache_dir))
+    missing = [
+        i for i, e, o in jobs if i.prebuilt is None and not (cache.path(artifact_key(i, e, o)) / "meta.json").exists()
+    ]
+    paths = list(dict.fromkeys(i.case.path for i in missing))
     workers = options.export_workers
     if workers is None:
         workers = default_workers() if len(paths) >= PREFETCH_MIN_CASES else 0

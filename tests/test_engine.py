@@ -258,6 +258,10 @@ def test_exports_ahead_of_the_backends_change_nothing_but_who_exports(options: R
     with Store(tmp_path / "r1.sqlite") as store:
         stages = store.run(runs[1].run_id).timings["stages"]
     assert stages["export"]["calls"] >= runs[1].exported, stages
+    warm = run(replace(opts, db=tmp_path / "warm.sqlite"))  # opts: the pool's, cache1 now full
+    with Store(tmp_path / "warm.sqlite") as store:
+        stages = store.run(warm.run_id).timings["stages"]
+    assert stages["draw"]["calls"] == 1 and "export" not in stages, f"a warm run starts no pool: {stages}"
 
 
 def test_a_backend_that_never_answers_is_flagged_as_a_broken_adapter() -> None:
