@@ -116,11 +116,16 @@ _RUNNERS: dict[str, tuple[str, str]] = {
     info = onnx_importer.ModelInfo(model)
     module = info.create_module(context=Context()).operation
     onnx_importer.NodeImporter.define_function(info.main_graph, module).import_all()
+    flags = ["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"]
+    lld = Path(iree.compiler.__file__).parent / "_mlir_libs" / "iree-lld"
+    if " " in str(lld) and lld.exists():  # iree-compile cannot call its linker from a path with a space
+        import tempfile
+
+        link = Path(tempfile.mkdtemp()) / "iree-lld"
+        link.symlink_to(lld)
+        flags.append(f"--iree-llvmcpu-embedded-linker-path={link}")
     vmfb = iree.compiler.compile_str(
-        module.get_asm(assume_verified=True),
-        target_backends=["llvm-cpu"],
-        input_type="onnx",
-        extra_args=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"],
+        module.get_asm(assume_verified=True), target_backends=["llvm-cpu"], input_type="onnx", extra_args=flags
     )
     context = iree.runtime.SystemContext(config=iree.runtime.Config("local-sync"))
     vm_module = iree.runtime.VmModule.copy_buffer(context.instance, vmfb)
