@@ -10,8 +10,6 @@ another dtype (torch promotes; an exporter must insert the casts).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +19,7 @@ from conformance.dtypes import ALL, FLOATS, FLOATS_NO_BF16, INTS, NUMERIC
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._draws import PARTNER
+from ._draws import PARTNER, scalar_spec
 
 
 def _operands(
@@ -36,17 +34,6 @@ def _operands(
     sa, sb = d.broadcast_shapes()
     other = PARTNER[dtype] if form == "promote" else dtype
     return dtype, (d.tensor("a", sa, dtype), d.tensor("b", sb, other)), None
-
-
-def _spec(fn: Callable[..., Any], inputs: tuple[np.ndarray, ...], scalar: Any, **kwargs: Any) -> Spec:
-    """fn over the inputs, the scalar (where there is one) as its second argument."""
-    if scalar is None:
-        return Spec(Fn(fn, **kwargs), inputs)
-
-    def with_scalar(a: torch.Tensor) -> torch.Tensor:
-        return fn(a, scalar, **kwargs)
-
-    return Spec(Fn(with_scalar), inputs)
 
 
 def _dim(d: Draw, shape: tuple[int, ...]) -> int:
@@ -95,7 +82,7 @@ def add(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, ALL)
     floating = any(x.dtype.kind in "fV" for x in inputs) or isinstance(scalar, float)
     alpha = d.choice("alpha", (1, 2, -1, 0.5) if floating else (1, 2, -1))
-    return _spec(torch.add, inputs, scalar, alpha=alpha)
+    return scalar_spec(torch.add, inputs, scalar, alpha=alpha)
 
 
 @case(
@@ -106,7 +93,7 @@ def add(d: Draw) -> Spec:
 )
 def mul(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, ALL, scalars=(3, -1.5))
-    return _spec(torch.mul, inputs, scalar)
+    return scalar_spec(torch.mul, inputs, scalar)
 
 
 @case(
@@ -116,7 +103,7 @@ def mul(d: Draw) -> Spec:
 )
 def greater(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC, scalars=(0, 0.5))
-    return _spec(torch.gt, inputs, scalar)
+    return scalar_spec(torch.gt, inputs, scalar)
 
 
 @case(

@@ -23,7 +23,7 @@ from conformance.dtypes import ALL, FLOATS, INTS, NUMERIC
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-from ._draws import PARTNER, int_divisor
+from ._draws import PARTNER, int_divisor, scalar_spec
 
 #: The same for ops that take integers and bool only.
 INT_PARTNER = {"int8": "uint8", "uint8": "int32", "int32": "int64", "int64": "int8", "bool": "int8"}
@@ -60,17 +60,6 @@ def _operands(
     return dtype, (a, b), None
 
 
-def _spec(fn: Callable[..., Any], inputs: tuple[np.ndarray, ...], scalar: Any, **kwargs: Any) -> Spec:
-    """fn over the inputs, the scalar (where there is one) as its second argument."""
-    if scalar is None:
-        return Spec(Fn(fn, **kwargs), inputs)
-
-    def with_scalar(a: torch.Tensor) -> torch.Tensor:
-        return fn(a, scalar, **kwargs)
-
-    return Spec(Fn(with_scalar), inputs)
-
-
 def _floating(inputs: tuple[np.ndarray, ...], scalar: Any) -> bool:
     """Whether torch's result type is floating (a float alpha or value is allowed only then)."""
     return any(x.dtype.kind == "f" or x.dtype.name == "bfloat16" for x in inputs) or isinstance(scalar, float)
@@ -98,7 +87,7 @@ def _alpha(d: Draw, inputs: tuple[np.ndarray, ...], scalar: Any) -> int | float:
 )
 def sub(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC)
-    return _spec(torch.sub, inputs, scalar, alpha=_alpha(d, inputs, scalar))
+    return scalar_spec(torch.sub, inputs, scalar, alpha=_alpha(d, inputs, scalar))
 
 
 @case(
@@ -109,7 +98,7 @@ def sub(d: Draw) -> Spec:
 )
 def rsub(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC)
-    return _spec(torch.rsub, inputs, scalar, alpha=_alpha(d, inputs, scalar))
+    return scalar_spec(torch.rsub, inputs, scalar, alpha=_alpha(d, inputs, scalar))
 
 
 @case(
@@ -120,13 +109,13 @@ def rsub(d: Draw) -> Spec:
 )
 def div(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC, scalars=(-3, -1.5))
-    return _spec(torch.div, inputs, scalar)
+    return scalar_spec(torch.div, inputs, scalar)
 
 
 def _rounded_division(d: Draw, fn: Callable[..., Any], **kwargs: Any) -> Spec:
     """Integer divisors stay off 0 (and off -1 outside special mode); a Python divisor is -3 or -1.5 (3 for uint8)."""
     _dtype, inputs, scalar = _operands(d, NUMERIC, scalars=(-3, -1.5), low=-20, high=20, divisor=True)
-    return _spec(fn, inputs, scalar, **kwargs)
+    return scalar_spec(fn, inputs, scalar, **kwargs)
 
 
 @case(
@@ -367,7 +356,7 @@ def clamp_tensor(d: Draw) -> Spec:
 )
 def clamp_min(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC, scalars=(1, 0.5))
-    return _spec(torch.clamp_min, inputs, scalar)
+    return scalar_spec(torch.clamp_min, inputs, scalar)
 
 
 @case(
@@ -378,7 +367,7 @@ def clamp_min(d: Draw) -> Spec:
 )
 def clamp_max(d: Draw) -> Spec:
     _dtype, inputs, scalar = _operands(d, NUMERIC, scalars=(1, 0.5))
-    return _spec(torch.clamp_max, inputs, scalar)
+    return scalar_spec(torch.clamp_max, inputs, scalar)
 
 
 @case(
@@ -432,7 +421,7 @@ def _compare(d: Draw, fn: Callable[..., Any], dtypes: tuple[str, ...]) -> Spec:
         np.round(x.astype(np.float64)).astype(x.dtype) if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else x
         for x in inputs
     )
-    return _spec(fn, inputs, scalar)
+    return scalar_spec(fn, inputs, scalar)
 
 
 #: What every comparison case covers, for its notes.
@@ -585,7 +574,7 @@ def _bitwise(d: Draw, fn: Callable[..., Any]) -> Spec:
     _dtype, inputs, scalar = _operands(
         d, BITWISE, forms=("tensor", "int", "promote"), scalars=(5, 0.0), partners=INT_PARTNER, low=-128, high=127
     )
-    return _spec(fn, inputs, scalar)
+    return scalar_spec(fn, inputs, scalar)
 
 
 @case(

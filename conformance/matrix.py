@@ -100,10 +100,7 @@ class Matrix:
 
 def _named_op(message: str, uses: Sequence[OpUse]) -> list[OpUse]:
     """The graph's ops a backend's message names as a word (`Unimplemented(Det)`, `op='Det'`)."""
-    named = [
-        u for u in uses if re.search(rf"(?<![A-Za-z0-9_]){re.escape(u.op.rsplit('.', 1)[-1])}(?![A-Za-z0-9_])", message)
-    ]
-    return named
+    return [u for u in uses if re.search(rf"(?<!\w){re.escape(u.op.rsplit('.', 1)[-1])}(?!\w)", message)]
 
 
 def _culprit(finding: Finding | None, uses: Sequence[OpUse]) -> list[OpUse]:
