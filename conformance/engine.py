@@ -13,7 +13,7 @@ import platform
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from .export import (
     build_artifact,
     default_cache_dir,
 )
-from .generate import CaseError, Cover, discover_cases, draw_modes, select_cases
+from .generate import CaseError, Cover, discover_cases, draw_modes, jobs_of, select_cases
 from .graphs import op_uses
 from .model import (
     FAILING,
@@ -312,7 +312,7 @@ def _run(
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
-        jobs = list(_jobs(planned, options.exporters, options.opset_list))
+        jobs = list(jobs_of(planned, options.exporters, options.opset_list))
         only = _only(options.only)
         if only:
             jobs = [(i, e, o) for i, e, o in jobs if _wanted(only, i, e, o)]
@@ -481,19 +481,6 @@ def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> li
 
 def _fingerprint(parts: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
-
-
-def _jobs(
-    planned: Sequence[CaseInstance], exporters: Sequence[str], opsets: Sequence[int]
-) -> Iterator[tuple[CaseInstance, str, int]]:
-    """Every instance with every exporter at every opset; a prebuilt one once, as it is."""
-    for instance in planned:
-        if instance.prebuilt is not None:
-            yield instance, PREBUILT_EXPORTER, opsets[0]
-            continue
-        for exporter in exporters:
-            for opset in opsets:
-                yield instance, exporter, opset
 
 
 def _resumable(store: Store, run_id: str, env: Mapping[str, Any]) -> list[Result]:

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
 
 from .dtypes import FLOATS
-from .model import Case, CaseInstance, Cover, OpClass, Spec, Tolerance, Unspecified, Values
+from .model import PREBUILT_EXPORTER, Case, CaseInstance, Cover, OpClass, Spec, Tolerance, Unspecified, Values
 
 CASES_GROUP = "conformance.cases"
 HYPOTHESIS_BACKEND = "onnx-conformance-stable"
@@ -684,6 +684,20 @@ def draw_modes(
             continue
         out.extend(draw_instances(case, seed=seed, max_examples=max_examples, values=mode, cover=cover))
     return out
+
+
+def jobs_of(
+    instances: Sequence[CaseInstance], exporters: Sequence[str], opsets: Sequence[int]
+) -> Iterator[tuple[CaseInstance, str, int]]:
+    """Every instance with every exporter at every opset; a prebuilt one once, as it is (the engine's jobs,
+    and the export pool's)."""
+    for instance in instances:
+        if instance.prebuilt is not None:
+            yield instance, PREBUILT_EXPORTER, opsets[0]
+            continue
+        for exporter in exporters:
+            for opset in opsets:
+                yield instance, exporter, opset
 
 
 def draw_instances(

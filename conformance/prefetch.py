@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .export import ArtifactCache, OracleError, build_artifact
-from .generate import Cover, discover_cases, draw_modes, select_cases
-from .model import PREBUILT_EXPORTER, Values
+from .generate import Cover, discover_cases, draw_modes, jobs_of, select_cases
+from .model import Values
 from .runlog import warnings_to
 from .timing import StageClock
 
@@ -69,18 +69,16 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     with clock.stage("draw"):
         modes = [Values(m) for m in job.modes]
         instances = draw_modes(case, seed=job.seed, max_examples=job.max_examples, modes=modes, cover=Cover(job.cover))
-    for instance in instances:
-        pairs = [(PREBUILT_EXPORTER, job.opsets[0])] if instance.prebuilt is not None else None
-        for exporter, opset in pairs or [(e, o) for e in job.exporters for o in job.opsets]:
-            if instance.prebuilt is None and opset < case.min_opset:
-                continue
-            doing[0] = f"{instance.id} {exporter} opset {opset}"
-            try:
-                artifact = build_artifact(instance, exporter, opset, cache, clock)
-            except OracleError:
-                continue  # the driver meets it again and records the skip
-            exported += artifact.exported
-            shared += artifact.fresh and not artifact.exported
+    for instance, exporter, opset in jobs_of(instances, job.exporters, job.opsets):
+        if instance.prebuilt is None and opset < case.min_opset:
+            continue
+        doing[0] = f"{instance.id} {exporter} opset {opset}"
+        try:
+            artifact = build_artifact(instance, exporter, opset, cache, clock)
+        except OracleError:
+            continue  # the driver meets it again and records the skip
+        exported += artifact.exported
+        shared += artifact.fresh and not artifact.exported
     return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared}
 
 
