@@ -138,6 +138,7 @@ def check_model(
         max_examples=1,
         db=Path(db),
         expectations=None,
+        replay=False,  # one model, one draw: nothing to replay
     )
     if opset is not None:
         options = replace(options, opset=opset)

@@ -61,6 +61,7 @@ from .model import (
     error_text,
 )
 from .prefetch import CaseJob, Prefetcher, default_workers
+from .replay import for_drawing, remember
 from .runlog import warnings_to
 from .store import Store, default_db_path
 from .timing import StageClock
@@ -91,6 +92,8 @@ class RunOptions:
     #: Processes exporting ahead of the backends (`prefetch.py`); None: one less than the cores, at least one,
     #: when the run has cases enough to gain from it; 0: the driver exports each artifact itself.
     export_workers: int | None = None
+    #: Draw the failing draws earlier runs kept (`replay.py`) first, and keep this run's when it completes.
+    replay: bool = True
 
     @property
     def opset_list(self) -> tuple[int, ...]:
@@ -159,6 +162,11 @@ class RunSummary:
     clock: StageClock = field(default_factory=StageClock)
     #: The run's log: the warnings drawing, exporting and the oracles raised (written only if there were any).
     log: Path | None = None
+    #: Instances drawn again from the example database, and the failing draws saved to it / the replayed ones
+    #: deleted from it (they pass now) when the run completed.
+    replayed: int = 0
+    kept: int = 0
+    forgotten: int = 0
 
     @property
     def counts(self) -> Counter[str]:
@@ -308,6 +316,7 @@ def _run(
     doing = ["drawing"]  # what the run's log names a warning's source by
     with clock.stage("draw"), warnings_to(summary.log, doing):
         planned = _draw_all(selected, options, Cover(options.cover))
+    summary.replayed = sum(i.replayed for i in planned)
 
     # The selected cases' sources: a resumed run must draw what the stopped one drew.
     env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
@@ -406,6 +415,8 @@ def _run(
                 if prefetcher is not None:
                     prefetcher.close()
                 store.finish_run(summary.run_id, utc_now(), status, timings=clock.to_dict())
+    if options.replay:
+        summary.kept, summary.forgotten = remember(options.db, planned, summary.results)
     return summary
 
 
@@ -462,16 +473,23 @@ def _prefetcher(
     modes = tuple(str(m) for m in options.value_modes)
     draw = (str(options.cache_dir), options.seed, options.max_examples, modes, options.cover)
     matrix = (tuple(options.exporters), options.opset_list, str(log or ""))
-    return Prefetcher([CaseJob(p, *draw, *matrix) for p in paths], workers)
+    replay_db = str(options.db) if options.replay else ""
+    return Prefetcher([CaseJob(p, *draw, *matrix, replay_db=replay_db) for p in paths], workers)
 
 
 def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> list[CaseInstance]:
     planned: list[CaseInstance] = []
+    examples = for_drawing(options.db) if options.replay else None
     for c in selected:
         try:
             planned.extend(
                 draw_modes(
-                    c, seed=options.seed, max_examples=options.max_examples, modes=options.value_modes, cover=cover
+                    c,
+                    seed=options.seed,
+                    max_examples=options.max_examples,
+                    modes=options.value_modes,
+                    cover=cover,
+                    examples=examples,
                 )
             )
         except Exception as exc:

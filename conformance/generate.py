@@ -18,7 +18,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,13 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.database import ExampleDatabase, choices_to_bytes
 from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
 
 from .dtypes import FLOATS
 from .model import PREBUILT_EXPORTER, Case, CaseInstance, Cover, OpClass, Spec, Tolerance, Unspecified, Values
+from .replay import MAX_KEPT
+from .replay import key as replay_key
 
 CASES_GROUP = "conformance.cases"
 HYPOTHESIS_BACKEND = "onnx-conformance-stable"
@@ -285,7 +288,11 @@ def make_values(
         lo, hi = max(int(low), int(info.min)), min(int(high), int(info.max))
         values = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64).astype(dtype)
     else:
-        values = rng.uniform(low, high, size=shape).astype(dtype)
+        # A case's range can pass a narrow dtype's largest value (float16's 65504): plain values stay finite.
+        import ml_dtypes
+
+        top = float(ml_dtypes.finfo(dtype).max)
+        values = rng.uniform(max(low, -top), min(high, top), size=shape).astype(dtype)
     if mode is Values.SPECIAL and values.size and dtype.kind != "b":  # a boolean has no special values
         pool = special_values(dtype)
         flat = np.array(values, dtype=dtype).reshape(-1)
@@ -578,6 +585,12 @@ def draw_with(case: Case, d: Draw, *, seed: int) -> CaseInstance:
     )
 
 
+def _with_choices(instance: CaseInstance, data: Any) -> CaseInstance:
+    """The instance with the choice sequence that drew it through `data` (what Hypothesis' example database
+    stores), kept to replay it."""
+    return replace(instance, choices=choices_to_bytes(data.conjecture_data.choices))
+
+
 def generation_settings(max_examples: int, *, shrink: bool = False, database: Any = None) -> settings:
     """Settings for drawing instances: seeded, no deadline, and the stable provider.
 
@@ -672,7 +685,13 @@ def _merge(into: dict[str, list[Any]], domains: Mapping[str, Sequence[Any]]) -> 
 
 
 def draw_modes(
-    case: Case, *, seed: int, max_examples: int, modes: Sequence[Values], cover: Cover = Cover.NONE
+    case: Case,
+    *,
+    seed: int,
+    max_examples: int,
+    modes: Sequence[Values],
+    cover: Cover = Cover.NONE,
+    examples: ExampleDatabase | None = None,
 ) -> list[CaseInstance]:
     """A case's instances in each value mode, as a run draws them (the engine, and the export pool again).
 
@@ -682,7 +701,9 @@ def draw_modes(
     for i, mode in enumerate(modes):
         if case.prebuilt is not None and i > 0:
             continue
-        out.extend(draw_instances(case, seed=seed, max_examples=max_examples, values=mode, cover=cover))
+        out.extend(
+            draw_instances(case, seed=seed, max_examples=max_examples, values=mode, cover=cover, examples=examples)
+        )
     return out
 
 
@@ -708,10 +729,17 @@ def draw_instances(
     special_values: bool = False,
     values: Values | None = None,
     cover: Cover = Cover.NONE,
+    examples: ExampleDatabase | None = None,
 ) -> list[CaseInstance]:
     """Up to `max_examples` distinct instances of a case, then any covering ones; the same seed, the same list."""
     return draw_covering(
-        case, seed=seed, max_examples=max_examples, special_values=special_values, values=values, cover=cover
+        case,
+        seed=seed,
+        max_examples=max_examples,
+        special_values=special_values,
+        values=values,
+        cover=cover,
+        examples=examples,
     ).instances
 
 
@@ -723,8 +751,10 @@ def draw_covering(
     special_values: bool = False,
     values: Values | None = None,
     cover: Cover = Cover.NONE,
+    examples: ExampleDatabase | None = None,
 ) -> Drawn:
-    """The random draws, then (with `cover`) an instance for each parameter value or pair they missed.
+    """Failing draws kept in `examples` (`replay.py`) first, then the random draws, then (with `cover`) an
+    instance for each parameter value or pair they missed.
 
     Random draws come first and are the same with or without covering, so
     the instances of a run without it (and of every frozen profile) keep
@@ -746,14 +776,15 @@ def draw_covering(
     @given(st.data())
     def collect(data: Any) -> None:
         d = Draw(data, values=mode)
-        instance = draw_with(case, d, seed=seed)
+        instance = _with_choices(draw_with(case, d, seed=seed), data)
         found.setdefault(instance.id, instance)
         _merge(domains, d.domains)
         for k, v in d.contexts.items():
             contexts.setdefault(k, v)
 
+    replayed = _replayed(case, mode, seed, examples, domains) if examples is not None else []
     collect()
-    instances = list(found.values())[:max_examples]
+    instances = replayed + [i for i in list(found.values())[:max_examples] if all(i.id != r.id for r in replayed)]
     cover = Cover(cover)
     if cover is not Cover.NONE and mode is Values.SPECIAL:
         # One grid per dtype: each dtype has its own specials (INT_MIN and -1, float16's subnormals).
@@ -816,6 +847,37 @@ def draw_covering(
             instances.append(extra)
             budget -= 1
     return Drawn(instances, {k: tuple(v) for k, v in domains.items()})
+
+
+def _replayed(
+    case: Case, mode: Values, seed: int, examples: ExampleDatabase, domains: dict[str, list[Any]]
+) -> list[CaseInstance]:
+    """The instances the choice sequences kept for this case and mode draw now, each once.
+
+    Hypothesis' reuse phase replays what the database holds under the test's
+    key; a sequence the case no longer accepts (its source changed) draws
+    nothing, and one it now reads differently draws whatever it draws.
+    """
+    found: dict[str, CaseInstance] = {}
+    database_key = replay_key(case.path, str(mode))
+    if not any(True for _ in examples.fetch(database_key)):
+        return []  # Hypothesis skips a test with no phase left to run: not a thing to ask of it
+
+    @settings(generation_settings(MAX_KEPT), database=examples, phases=[Phase.reuse])
+    @given(st.data())
+    def replay(data: Any) -> None:
+        d = Draw(data, values=mode)
+        try:
+            instance = _with_choices(draw_with(case, d, seed=seed), data)
+        except Exception:
+            return  # a kept draw this case can no longer make: nothing to replay
+        found.setdefault(instance.id, replace(instance, replayed=True))
+        _merge(domains, d.domains)
+
+    # The key Hypothesis would derive from the function's source is the same for every case: name ours.
+    replay._hypothesis_internal_database_key = database_key  # type: ignore[attr-defined]
+    replay()
+    return list(found.values())
 
 
 def _targets(domains: Mapping[str, Sequence[Any]], cover: Cover) -> Iterator[dict[str, Any]]:

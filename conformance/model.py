@@ -217,6 +217,11 @@ class CaseInstance:
     dynamic_axes: tuple[Mapping[int, str], ...] | None = None
     export_inputs: tuple[np.ndarray, ...] | None = None
     prebuilt: Prebuilt | None = None
+    #: The Hypothesis choices a random draw made (`replay.py` saves them when the instance fails); None for
+    #: covering draws and data sets, whose choices mean nothing without their forcing.
+    choices: bytes | None = field(default=None, compare=False, repr=False)
+    #: Drawn again from the example database (a failure of an earlier run), not from this run's seed.
+    replayed: bool = False
 
     @property
     def special_values(self) -> bool:

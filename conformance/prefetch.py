@@ -28,6 +28,7 @@ from typing import Any
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import Cover, discover_cases, draw_modes, jobs_of, select_cases
 from .model import Values
+from .replay import for_drawing
 from .runlog import warnings_to
 from .timing import StageClock
 
@@ -46,6 +47,8 @@ class CaseJob:
     opsets: tuple[int, ...]
     #: The run's log, where this process's warnings go too ("" for none).
     log: str = ""
+    #: The results store whose example database the driver replayed from ("" for none): drawn the same here.
+    replay_db: str = ""
 
 
 def default_workers() -> int:
@@ -68,7 +71,10 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     (case,) = select_cases(discover_cases(Path(job.cache_dir)), job.path, include_opt_in=True)
     with clock.stage("draw"):
         modes = [Values(m) for m in job.modes]
-        instances = draw_modes(case, seed=job.seed, max_examples=job.max_examples, modes=modes, cover=Cover(job.cover))
+        examples = for_drawing(Path(job.replay_db)) if job.replay_db else None
+        instances = draw_modes(
+            case, seed=job.seed, max_examples=job.max_examples, modes=modes, cover=Cover(job.cover), examples=examples
+        )
     for instance, exporter, opset in jobs_of(instances, job.exporters, job.opsets):
         if instance.prebuilt is None and opset < case.min_opset:
             continue

@@ -320,3 +320,14 @@ def test_covering_adds_a_large_instance_past_tile_widths_within_the_budget() -> 
         large = [i for i in drawn.instances if any(x.ndim and x.shape[-1] in LARGE_SIDES for x in i.inputs)]
         assert large, f"{name}: no instance with an axis past a tile width"
         assert all(x.size <= LARGE_BUDGET for i in large for x in i.inputs)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_plain_values_stay_finite_where_the_case_range_passes_the_dtype(dtype: str) -> None:
+    """A case drawing in [-1e5, 1e5] gave float16 infinities in plain mode (and an overflow warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = make_values(7, (4096,), numpy_dtype(dtype), -1e5, 1e5, Values.PLAIN)
+    assert np.isfinite(values.astype(np.float32)).all(), f"make_values({dtype}, -1e5..1e5, plain) holds inf"

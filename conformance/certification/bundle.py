@@ -338,6 +338,8 @@ def run_instances(
             isolate=isolate,
             timeout=timeout or DEFAULT_TIMEOUT_S,
             expectations=None,
+            # A profile is its frozen instances, nothing an example database kept besides.
+            replay=False,
             profile=f"certify:{profile.name}@{profile.version}",
         )
         summary = run(options, cases=cases, backends=[backend], progress=_Progress())

@@ -97,6 +97,13 @@ def add_run_options(p: argparse.ArgumentParser, preset: str | None = None) -> No
         help="processes exporting ahead of the backends, 0 for none (default: one less than the cores, at least "
         "one, for runs of four cases or more)",
     )
+    p.add_argument(
+        "--no-replay",
+        dest="replay",
+        action="store_false",
+        help="draw only from the seed: skip the failing draws earlier runs kept in the example database "
+        "(examples/ beside the store), and keep none of this run's",
+    )
     add_dask(p)
     add_expectations(p, "known-failures file turning expected failures into xfail")
 
@@ -157,6 +164,7 @@ def run_options(args: argparse.Namespace, **extra: Any) -> Any:
         timeout=args.timeout,
         memory_limit_mb=args.memory_limit,
         export_workers=args.export_workers,
+        replay=args.replay,
         dask=args.dask,
         **extra,
     )
@@ -295,6 +303,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"artifacts: {summary.exported} exported, {summary.shared} sharing an exported model, "
         f"{summary.cached} from cache"
     )
+    if summary.replayed or summary.kept or summary.forgotten:
+        console.print(
+            f"example database: {summary.replayed} failing draws of earlier runs drawn again; "
+            f"{summary.kept} failing draws kept for the next run, {summary.forgotten} that pass now dropped"
+        )
     from ..timing import format_timings
 
     for line in format_timings(summary.clock.to_dict()):
