@@ -6,7 +6,7 @@ draw, measured from the draws alone (nothing is exported).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,9 @@ def measure(
     exporters: Sequence[str],
     opset: int,
     cache_dir: Path,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
+    """The operators the cases' graphs and torch runs exercise; `progress` hears (done, total, case) per case."""
     cache = ArtifactCache(cache_dir)
     by_case_onnx: dict[str, set[str]] = {}
     by_case_torch: dict[str, set[str]] = {}
@@ -90,6 +92,8 @@ def measure(
                     export_failures.setdefault(f"{case.path} ({exporter})", artifact.export_error.splitlines()[0][:300])
                     continue
                 onnx_seen |= onnx_ops(onnx.load(str(artifact.model_path)))
+        if progress is not None:
+            progress(len(by_case_onnx), len(cases), case.path)
     exercised = set().union(*by_case_onnx.values()) if by_case_onnx else set()
     available = default_domain_ops(opset)
     torch_all = set().union(*by_case_torch.values()) if by_case_torch else set()

@@ -359,3 +359,15 @@ def test_every_shipped_profile_instance_still_draws_from_the_library() -> None:
             if e.id not in drawn[key]:
                 gone.append(f"{name}: {e.id}")
     assert not gone, f"{len(gone)} frozen instances no longer draw: {gone[:8]}"
+
+
+def test_certify_shows_a_bar_with_an_eta_on_a_terminal(work: Path, profile_path: Path, materialized: Path) -> None:
+    """Issue 17, item 6: `--color always` makes rich treat stderr as a terminal, as a user's would be."""
+    n = len(json.loads(profile_path.read_text())["instances"])
+    proc = conformance(
+        "--color", "always", "certify", "--backend", "onnxruntime", "--profile", str(profile_path),
+        "--materialized", str(materialized), "--out", str(work / "bar.tar.gz"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "certify" in proc.stderr and "ETA" in proc.stderr and f"{n}/{n}" in proc.stderr, proc.stderr[-2000:]
+    assert f"[{n}/{n}]" in proc.stderr  # the log's lines still scroll above the bar

@@ -175,6 +175,20 @@ def test_color_never_and_always() -> None:
     assert "\x1b[" in forced.stdout, forced.stdout[:200]
 
 
+def test_run_and_coverage_show_a_bar_with_stage_and_eta_on_a_terminal(tmp_path: Path) -> None:
+    """Issue 17, item 6: `--color always` makes rich treat stderr as a terminal; piped, no bar."""
+    db = str(tmp_path / "r.sqlite")
+    shown = conformance("--color", "always", "run", "--cases", "relu", "--backends", "reference",
+                        "--max-examples", "1", "--db", db)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "ETA" in shown.stderr and "activation/relu" in shown.stderr, shown.stderr[-2000:]
+    covered = conformance("--color", "always", "coverage", "--cases", "relu", "--max-examples", "1")
+    assert covered.returncode == 0, covered.stderr
+    assert "coverage" in covered.stderr and "ETA" in covered.stderr and "1/1" in covered.stderr, covered.stderr
+    piped = conformance("coverage", "--cases", "relu", "--max-examples", "1")
+    assert piped.returncode == 0 and "ETA" not in piped.stderr, piped.stderr
+
+
 def test_run_failed_reruns_exactly_the_failing_results(tmp_path: Path) -> None:
     """Like pytest's --lf: onnxruntime 1.32 gets linalg/mv wrong (its Transpose+MatMul fusion), reference
     does not; the re-run has exactly the failing (instance, backend) results and nothing else."""

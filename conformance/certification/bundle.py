@@ -403,8 +403,10 @@ def certify(
     db: Path | None = None,
     command: str | None = None,
     echo: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Certification:
-    """Run every instance of the profile on the backend and write the bundle to `out`."""
+    """Run every instance of the profile on the backend and write the bundle to `out`; `echo` hears each line
+    of the bundle's log, `progress` (done, total, instance id) each result."""
     from ..backends import backend_version, select_backends
     from ..engine import utc_now  # not at module level: the engine loads only once certifying starts
     from ..expectations import load as load_expectations
@@ -434,6 +436,8 @@ def certify(
     def on_result(rec: BundleResult) -> None:
         first = (rec.result.message.splitlines() or [""])[0][:200]
         log(f"[{rec.index + 1}/{total}] {rec.entry.id}: {rec.result.outcome}" + (f" ({first})" if first else ""))
+        if progress is not None:
+            progress(rec.index + 1, total, rec.entry.id)
 
     records = run_instances(
         mat,

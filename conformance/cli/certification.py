@@ -28,6 +28,7 @@ from .options import (
     add_quiet,
     add_seed,
     print_json,
+    progress_steps,
     split,
     stderr_log,
 )
@@ -160,19 +161,21 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from ..expectations import resolve_path
 
     try:
-        done = certify(
-            args.backend,
-            args.profile,
-            args.out,
-            materialized=args.materialized,
-            cache_dir=args.cache_dir,
-            expectations=resolve_path(args.expectations),
-            isolate=not args.in_process,
-            timeout=args.timeout,
-            db=args.db,
-            command=shlex.join(["conformance", *args.argv]),
-            echo=stderr_log(args.quiet),
-        )
+        with progress_steps("certify", quiet=args.quiet) as steps:
+            done = certify(
+                args.backend,
+                args.profile,
+                args.out,
+                materialized=args.materialized,
+                cache_dir=args.cache_dir,
+                expectations=resolve_path(args.expectations),
+                isolate=not args.in_process,
+                timeout=args.timeout,
+                db=args.db,
+                command=shlex.join(["conformance", *args.argv]),
+                echo=None if args.quiet else steps.line,
+                progress=steps.at,
+            )
     except (CertifyError, ProfileError) as exc:
         raise UsageError(f"conformance certify: {exc}") from None
     overall = done.summary["overall"]

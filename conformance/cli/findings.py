@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .options import EXIT_FAILED, EXIT_OK, UsageError, add_db, add_json, db_path, print_json
+from .options import EXIT_FAILED, EXIT_OK, UsageError, add_db, add_json, db_path, print_json, progress_steps
 
 
 def register(sub: Any) -> None:
@@ -50,29 +50,15 @@ def add_budget(p: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def investigation_progress(store: Any, run_id: str, *, quiet: bool) -> Iterator[Callable[[str], None]]:
     """Each finding's line as it is localized; on a terminal, above a bar with an ETA over the run's findings."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if quiet:
-        yield lambda line: None
-        return
-    if not console.is_terminal:
-        yield lambda line: print(f"finding {line}", file=sys.stderr)
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ..findings import cluster
 
-    total = len(cluster(store.results(run_id)))
-    with Progress(
-        TextColumn("[bold]localize and reduce"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=console,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("findings", total=total)
+    with progress_steps("localize and reduce", quiet=quiet) as steps:
+        if not quiet:
+            steps.total(len(cluster(store.results(run_id))))
 
         def step(line: str) -> None:
-            bar.console.print(f"finding {line}", markup=False, soft_wrap=True)
-            bar.update(task, advance=1)
+            steps.line(f"finding {line}")
+            steps.step(line.split(" ", 1)[0])
 
         yield step
 

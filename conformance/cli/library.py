@@ -23,6 +23,7 @@ from .options import (
     add_seed,
     exporters,
     print_json,
+    progress_steps,
     stderr_log,
 )
 
@@ -136,14 +137,16 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     if args.params:
         return _parameter_coverage(args)
 
-    data = measure(
-        select_cases(discover_cases(args.cache_dir), args.cases),
-        seed=args.seed,
-        max_examples=args.max_examples or 2,
-        exporters=exporters(args.exporters, "conformance coverage"),
-        opset=args.opset,
-        cache_dir=args.cache_dir or default_cache_dir(),
-    )
+    with progress_steps("coverage") as steps:
+        data = measure(
+            select_cases(discover_cases(args.cache_dir), args.cases),
+            seed=args.seed,
+            max_examples=args.max_examples or 2,
+            exporters=exporters(args.exporters, "conformance coverage"),
+            opset=args.opset,
+            cache_dir=args.cache_dir or default_cache_dir(),
+            progress=steps.at,
+        )
     if args.json_out:
         args.json_out.write_text(json.dumps(data, indent=1))
     if args.json:

@@ -8,8 +8,10 @@ A command module registers its parsers with these helpers, so `--cases` or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -178,6 +180,73 @@ def print_json(data: Any) -> None:
 def stderr_log(quiet: bool) -> Any:
     """A progress logger for the library's `log=` parameters, or None when quiet."""
     return None if quiet else (lambda line: sys.stderr.write(line + "\n"))
+
+
+class Steps:
+    """A long command's progress: lines worth keeping, and steps of a known total.
+
+    On a terminal the lines scroll above a rich bar with the stage and an ETA;
+    piped, the lines go to stderr and the bar is left out (a bar in a log file is
+    noise); quiet, nothing is shown.
+    """
+
+    def __init__(self, bar: Any = None, task: Any = None, *, echo: bool = True) -> None:
+        self._bar, self._task, self._echo = bar, task, echo
+
+    def line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, soft_wrap=True, highlight=False)
+        elif self._echo:
+            print(text, file=sys.stderr)
+
+    def step(self, what: str | None = None) -> None:
+        """One step done; `what` (if given) is shown as the one in hand."""
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, **({} if what is None else {"last": what}))
+
+    def stage(self, description: str, what: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=description, last=what)
+
+    def total(self, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
+
+    def at(self, done: int, total: int, what: str) -> None:
+        """The library's `progress(done, total, what)` callbacks: `done` of `total` finished, the last `what`."""
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total, last=what)
+
+
+@contextlib.contextmanager
+def progress_steps(label: str, total: int | None = None, *, quiet: bool = False) -> Iterator[Steps]:
+    """`Steps` for `label` over `total` steps (None: not known yet; `Steps.total` sets it)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield Steps(echo=not quiet)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}", markup=False),
+    )
+    with Progress(*columns, console=console) as bar:
+        yield Steps(bar, bar.add_task(label, total=total, last=""))
 
 
 def threshold(value: float | None) -> float:

@@ -31,6 +31,7 @@ from .options import (
     db_path,
     exporters,
     opsets,
+    progress_steps,
     threshold,
     value_modes,
 )
@@ -250,29 +251,17 @@ def _run_with_progress(options: Any, quiet: bool, console: Any, **kwargs: Any) -
 
     if quiet or not console.is_terminal:
         return run(options, **kwargs)
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
-
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Bar(*columns, TextColumn("{task.fields[last]}", markup=False), console=console) as bar:
-        task = bar.add_task("drawing", total=None, last="")
+    with progress_steps("drawing", quiet=quiet) as steps:
 
         class _BarProgress(Progress):
             def planned(self, total: int) -> None:
-                bar.update(task, total=total)
+                steps.total(total)
 
             def stage(self, what: str) -> None:
-                bar.update(task, description="run", last=what)
+                steps.stage("run", what)
 
             def result(self, result: Any) -> None:
-                bar.update(task, advance=1)
+                steps.step()
 
         return run(options, progress=_BarProgress(), **kwargs)
 
