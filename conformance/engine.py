@@ -358,11 +358,8 @@ def _run(
         def record_ops(staged: Staged) -> None:
             path = staged.artifact.model_path
             if path not in ops_of_model:
-                try:
-                    with clock.stage("judge"):
-                        ops_of_model[path] = op_uses(path.read_bytes())
-                except Exception:  # a model no tool can parse is the backends' to report, not the matrix's
-                    ops_of_model[path] = ()
+                with clock.stage("judge"):
+                    ops_of_model[path] = graph_ops(path)
             with clock.stage("store"):
                 store.record_graph_ops(
                     summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of_model[path]
@@ -636,6 +633,15 @@ def _judge(
         message = verdict.message or (why if agreement is OracleAgreement.NO_SPEC else "")
         results.append(_result(*stamp, verdict.outcome, agreement, started, metrics=verdict.metrics, message=message))
     return results
+
+
+def graph_ops(model_path: Path) -> tuple[OpUse, ...]:
+    """The (op, dtype) kinds of node an exported model holds, for the op support matrix; none where no model
+    was written or it does not parse (the backends' results say so, not the matrix)."""
+    try:
+        return op_uses(model_path.read_bytes())
+    except Exception:
+        return ()
 
 
 def run_instance(

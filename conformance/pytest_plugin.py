@@ -44,6 +44,7 @@ import pytest
 if TYPE_CHECKING:  # annotations only: importing these pulls numpy, onnx and torch
     from .engine import RunOptions
     from .findings import Finding
+    from .graphs import OpUse
     from .model import Backend, Case, Result
 
 #: The root collector's name, and the first part of every item's node id.
@@ -211,6 +212,8 @@ class ConformanceSession:
         self._cache: Any = None
         self.findings: list[Finding] | None = None
         self.recorded = 0
+        #: Per instance id judged in this process, the (op, dtype) kinds of node its graph holds.
+        self.graph_ops: dict[str, tuple[OpUse, ...]] = {}
 
     def _take_selectors(self) -> tuple[str, ...]:
         """Take the suite's node ids off pytest's arguments, which must name files; the suite's collector reads them.
@@ -338,8 +341,9 @@ class ConformanceSession:
     def judge(self, instance: Any, planned: Planned) -> list[Result]:
         """One instance on the item's backend, judged and stamped with the run; not yet recorded."""
         from .compare import apply_expectations
-        from .engine import run_instance
-        from .export import ArtifactCache
+        from .engine import graph_ops, run_instance
+        from .export import ArtifactCache, build_artifact
+        from .model import Outcome
 
         if self._cache is None:
             self._cache = ArtifactCache(Path(self.options.cache_dir))
@@ -348,7 +352,19 @@ class ConformanceSession:
         results = run_instance(
             instance, planned.exporter, planned.opset, [backend], versions, self._cache, self.executor()
         )
+        if results and results[0].outcome is not Outcome.EXPORT_FAIL:
+            # The artifact is in the cache now: its graph's ops feed the op support matrix, as a run's do.
+            artifact = build_artifact(instance, planned.exporter, planned.opset, self._cache)
+            self.graph_ops[instance.id] = graph_ops(artifact.model_path)
         return apply_expectations(results, self.expectations(), self.run_id)
+
+    def record(self, results: Sequence[Result]) -> None:
+        """Results of one item, with the ops of the graphs they ran."""
+        store = self.store()
+        store.record_many(results)
+        for r in results:
+            if r.case_id in self.graph_ops:
+                store.record_graph_ops(self.run_id, r.case_id, r.exporter, r.opset, self.graph_ops[r.case_id])
 
     def rerun_command(self, nodeid: str) -> str:
         """The item alone: its node id with the options that shape it (the cases it is among need not be given)."""
@@ -585,7 +601,7 @@ class ConformanceItem(pytest.Item):
                 kept.update((r.case_id, r) for r in last)  # the minimal instance, judged last
             results = list(kept.values())
             if results:
-                state.store().record_many(results)
+                state.record(results)
             self.user_properties.extend(item_properties(results, state.versions()[planned.backend]))
         xfails = [r for r in results if r.outcome is Outcome.XFAIL]
         if xfails:

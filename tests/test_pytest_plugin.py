@@ -18,6 +18,8 @@ import torch
 from conformance import check_model
 from conformance.model import Outcome, Tolerance
 
+from .conftest import conformance
+
 
 class TinyNet(torch.nn.Module):
     def __init__(self) -> None:
@@ -133,6 +135,12 @@ def test_plugin_runs_cases_and_records_them(tmp_path: Path) -> None:
     assert len(runs) == 2 and all(status == "complete" for _, status in runs)
     per_run = dict(counts)
     assert per_run[runs[1][0]] == per_run[runs[0][0]] >= 2, "every xdist worker's results land in the one run"
+    # Both runs feed the op support matrix, as `conformance run` does (the xdist workers' graphs too).
+    for run_id, _ in runs:
+        matrix = conformance("matrix", run_id, "--json", "--db", str(db))
+        assert matrix.returncode == 0, matrix.stderr
+        ops = {row["op"] for row in json.loads(matrix.stdout)["rows"] if "onnxruntime" in row["cells"]}
+        assert {"Relu", "Add", "Abs"} <= ops, (run_id, ops)
 
 
 def test_a_stale_expectation_fails_the_item_as_xpass(tmp_path: Path) -> None:
