@@ -9,16 +9,20 @@ reports and `findings` show the culprit node and the bundle without doing it
 again.
 
 Only a backend's own failures are localized: an export failure has no
-model, a divergence between torch and the reference evaluator is about the
-graph (the reference evaluator is the yardstick here), and a crash or a
-timeout would take this process down or hold it; those are recorded as not
-investigated, with the reason.
+model, and a divergence between torch and the reference evaluator is about
+the graph (the reference evaluator is the yardstick here); those are
+recorded as not investigated, with the reason. A crash or a timeout would
+take this process down or hold it, so such a finding is localized and
+reduced with the backend in a worker process (`isolated`), as the engine
+ran it: the culprit is the first node that kills the backend alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +34,58 @@ from .engine import RunOptions
 from .export import ArtifactCache, build_artifact
 from .findings import REFERENCE, Finding, Party, cluster, signature_op
 from .generate import discover_cases, draw_instances, select_cases
-from .model import Artifact, CaseInstance, Outcome, Unspecified, error_text
+from .localize import BackendDied, Runner, in_process, localize
+from .model import Artifact, CaseInstance, Oracles, Outcome, Unspecified, error_text
 from .store import Localized, Store
 from .timing import StageClock
 
-#: Outcomes a lone node can show: the backend ran and answered something else.
+#: Outcomes a lone node can show: the backend ran and answered something else, or it died.
 LOCALIZABLE = frozenset(
-    {Outcome.MISMATCH, Outcome.SPECIAL, Outcome.SHAPE, Outcome.DTYPE, Outcome.RUN_ERROR, Outcome.LOAD_FAIL}
+    {
+        Outcome.MISMATCH,
+        Outcome.SPECIAL,
+        Outcome.SHAPE,
+        Outcome.DTYPE,
+        Outcome.RUN_ERROR,
+        Outcome.LOAD_FAIL,
+        Outcome.CRASH,
+        Outcome.TIMEOUT,
+    }
 )
+#: Outcomes that killed or held the backend: investigated with it in a worker process.
+DEADLY = frozenset({Outcome.CRASH, Outcome.TIMEOUT})
+
+
+@contextlib.contextmanager
+def isolated(backend: Any, timeout: float) -> Iterator[Runner]:
+    """A runner with the backend in a worker process, replaced after each death: a crash or a hang costs a
+    `BackendDied`, not this process."""
+    from .execute import ProcessExecutor
+
+    executor = ProcessExecutor(timeout=timeout)
+    executor.start([backend])
+    with tempfile.TemporaryDirectory(prefix="isolated-") as tmp:
+        count = 0
+
+        def run(model: Any, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+            nonlocal count
+            count += 1
+            artifact = Artifact(
+                f"isolated-{count}", Path(tmp) / str(count), "", 0, tuple(inputs), Oracles((), None, None)
+            )
+            artifact.directory.mkdir()
+            artifact.model_path.write_bytes(model if isinstance(model, bytes) else model.SerializeToString())
+            (execution,) = executor.submit([backend], artifact)()
+            if execution.failure in DEADLY:
+                raise BackendDied(execution.message)
+            if execution.failure is not None or execution.outputs is None:
+                raise RuntimeError(execution.message or str(execution.failure))
+            return list(execution.outputs)
+
+        try:
+            yield run
+        finally:
+            executor.close()
 
 
 @dataclass(frozen=True)
@@ -66,7 +114,9 @@ def artifact_of(run_options: dict[str, Any], case_id: str, exporter: str, opset:
     return instance, build_artifact(instance, exporter, opset, cache)
 
 
-def whole_graph(loc: Any, artifact: Artifact, backend: Any, *, op_class: Any, check_signed_zero: bool) -> Any:
+def whole_graph(
+    loc: Any, artifact: Artifact, backend: Any, *, op_class: Any, check_signed_zero: bool, run: Runner | None = None
+) -> Any:
     """A whole-graph finding's repro is the exported model itself, with its inputs (reduced after, if they shrink).
 
     Every node is right alone: the backend's rewrites of the graph are wrong,
@@ -79,19 +129,20 @@ def whole_graph(loc: Any, artifact: Artifact, backend: Any, *, op_class: Any, ch
 
     model_bytes = artifact.model_path.read_bytes()
     expected = run_reference(model_bytes, artifact.inputs)
-    actual = tuple(np.asarray(o) for o in backend.run(backend.prepare(artifact.model_path), list(artifact.inputs)))
     tols = {i: tolerance_for(np.asarray(e).dtype, op_class) for i, e in enumerate(expected)}
-    verdict = judge(actual, expected, expected, tols, check_signed_zero=check_signed_zero)
-    return dataclasses.replace(
+    shown = dataclasses.replace(
         loc,
         model_bytes=model_bytes,
         inputs=tuple(artifact.inputs),
         expected=tuple(expected),
-        actual=actual,
-        outcome=verdict.outcome,
-        metrics=verdict.metrics,
         tolerance=tols[0] if tols else loc.tolerance,
     )
+    try:
+        actual = tuple((run or in_process(backend))(model_bytes, list(artifact.inputs)))
+    except BackendDied as exc:  # it dies on the whole graph: the repro shows that, not outputs
+        return dataclasses.replace(shown, error=error_text(exc))
+    verdict = judge(actual, expected, expected, tols, check_signed_zero=check_signed_zero)
+    return dataclasses.replace(shown, actual=actual, outcome=verdict.outcome, metrics=verdict.metrics)
 
 
 def _one_node(model_path: Path) -> bool:
@@ -106,7 +157,7 @@ def why_not(f: Finding) -> str | None:
     if f.party != Party.BACKEND or f.backend in ("*", REFERENCE):
         return f"a {f.party} finding: the graph is in question, not one backend's kernel"
     if Outcome(f.outcome) not in LOCALIZABLE:
-        return f"{f.outcome}: re-running it in this process would crash or hang it"
+        return f"{f.outcome}: nothing a lone node can show"
     return None
 
 
@@ -143,9 +194,6 @@ def _investigate(
     clock: StageClock,
 ) -> list[Investigated]:
     bundle_dir = out if callable(out) else lambda f: Path(out) / f.id
-    from .localize import Status, localize
-    from .reduce import reduced
-    from .repro import NotReproduced, bundle_for
 
     run = store.run(run_id)
     results = store.results(run.id)
@@ -188,40 +236,74 @@ def _investigate(
             continue
         signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
         op_class = instance.case.op_class
-        try:
+        died = Outcome(f.outcome) in DEADLY
+        with contextlib.ExitStack() as stack:
+            # A lone run that hangs gets a third of the budget: the sweep must reach the node after it.
+            runner = stack.enter_context(isolated(backend, budget / 3)) if died else in_process(backend)
+            try:
+                with clock.stage("localize"):
+                    loc = localize(
+                        artifact.model_path,
+                        artifact.inputs,
+                        backend,
+                        op_class=op_class,
+                        time_budget=budget,
+                        check_signed_zero=signed_zero,
+                        run=runner,
+                    )
+            except Exception as exc:  # the backend raised where localizing did not expect it: this finding only
+                keep("error", f"localizing raised {type(exc).__name__}: {error_text(exc)}")
+                continue
+            status, evidence, op, node, repro = _reduce_and_bundle(
+                loc, artifact, backend, runner, died, op_class, signed_zero, budget, bundle_dir(f), clock
+            )
+        keep(status, evidence, op=op, node=node, repro=repro)
+    return done
+
+
+def _reduce_and_bundle(
+    loc: Any,
+    artifact: Artifact,
+    backend: Any,
+    run: Runner,
+    died: bool,
+    op_class: Any,
+    signed_zero: bool,
+    budget: float,
+    out: Path,
+    clock: StageClock,
+) -> tuple[str, str, str | None, Any, str | None]:
+    """A localization reduced and bundled: what `keep` records (status, evidence, op, node, repro)."""
+    from .localize import Status
+    from .reduce import reduced
+    from .repro import NotReproduced, bundle_for
+
+    node = loc.node.to_dict() if loc.node is not None else None
+    op = signature_op(node) if node is not None and loc.status is Status.NODE else None
+    if node is not None and loc.status is Status.WHOLE_GRAPH and _one_node(artifact.model_path):
+        # Alone the node is right, yet the graph is nothing else: how the backend takes that node in a
+        # graph (which outputs it keeps, how it types them) is the cause, and the node names it.
+        op = signature_op(node)
+    repro = None
+    evidence = loc.evidence
+    try:
+        if loc.status is Status.WHOLE_GRAPH:
             with clock.stage("localize"):
-                loc = localize(
-                    artifact.model_path,
-                    artifact.inputs,
+                loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero, run=run)
+        if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
+            with clock.stage("reduce"):
+                loc = reduced(
+                    loc,
                     backend,
                     op_class=op_class,
-                    time_budget=budget,
+                    time_budget=budget / 2,
                     check_signed_zero=signed_zero,
+                    run=run,
+                    died=died,
                 )
-        except Exception as exc:  # the backend raised where localizing did not expect it: this finding only
-            keep("error", f"localizing raised {type(exc).__name__}: {error_text(exc)}")
-            continue
-        node = loc.node.to_dict() if loc.node is not None else None
-        op = signature_op(node) if node is not None and loc.status is Status.NODE else None
-        if node is not None and loc.status is Status.WHOLE_GRAPH and _one_node(artifact.model_path):
-            # Alone the node is right, yet the graph is nothing else: how the backend takes that node in a
-            # graph (which outputs it keeps, how it types them) is the cause, and the node names it.
-            op = signature_op(node)
-        repro = None
-        evidence = loc.evidence
-        try:
-            if loc.status is Status.WHOLE_GRAPH:
-                with clock.stage("localize"):
-                    loc = whole_graph(loc, artifact, backend, op_class=op_class, check_signed_zero=signed_zero)
-            if loc.status in (Status.NODE, Status.WHOLE_GRAPH) and loc.model_bytes:
-                with clock.stage("reduce"):
-                    loc = reduced(
-                        loc, backend, op_class=op_class, time_budget=budget / 2, check_signed_zero=signed_zero
-                    )
-                    repro = str(bundle_for(loc, bundle_dir(f), backend_version=backend_version(backend)))
-        except (NotReproduced, NotImplementedError) as exc:
-            evidence += f" No bundle: {exc}"
-        except Exception as exc:  # the backend raised while reducing or bundling: the localization stands
-            evidence += f" No bundle: reducing raised {type(exc).__name__}: {error_text(exc)}"
-        keep(str(loc.status), evidence, op=op, node=node, repro=repro)
-    return done
+                repro = str(bundle_for(loc, out, backend_version=backend_version(backend)))
+    except (NotReproduced, NotImplementedError) as exc:
+        evidence += f" No bundle: {exc}"
+    except Exception as exc:  # the backend raised while reducing or bundling: the localization stands
+        evidence += f" No bundle: reducing raised {type(exc).__name__}: {error_text(exc)}"
+    return str(loc.status), evidence, op, node, repro

@@ -275,12 +275,27 @@ def _reference_values(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> d
         return evaluator.run(None, dict(zip(names, inputs, strict=True)), intermediate=True)
 
 
-def _run_backend(backend: Backend, model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    with tempfile.TemporaryDirectory(prefix="localize-") as tmp:
-        path = Path(tmp) / "model.onnx"
-        onnx.save(model, str(path))
-        session = backend.prepare(path)
-        return [np.asarray(o) for o in backend.run(session, list(inputs))]
+class BackendDied(RuntimeError):
+    """The backend crashed or hung on a model: an isolated runner saw its worker die or run out of time."""
+
+
+#: Runs a model (a proto or its bytes) on one backend: its outputs, or an exception when it cannot load or run
+#: it (`BackendDied` when it crashed or hung). Localizing and reducing take one, so a finding that kills its
+#: backend is investigated in a worker process instead of this one.
+Runner = Callable[[onnx.ModelProto | bytes, Sequence[np.ndarray]], list[np.ndarray]]
+
+
+def in_process(backend: Backend) -> Runner:
+    """The backend in this process: the fastest runner, for findings that leave the process standing."""
+
+    def run(model: onnx.ModelProto | bytes, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        with tempfile.TemporaryDirectory(prefix="localize-") as tmp:
+            path = Path(tmp) / "model.onnx"
+            path.write_bytes(model if isinstance(model, bytes) else model.SerializeToString())
+            session = backend.prepare(path)
+            return [np.asarray(o) for o in backend.run(session, list(inputs))]
+
+    return run
 
 
 def _judge_values(
@@ -363,15 +378,18 @@ def localize(
     op_class: OpClass,
     time_budget: float = 30.0,
     check_signed_zero: bool = True,
+    run: Runner | None = None,
 ) -> Localization:
     """Which node makes `backend` differ from the reference evaluator on this model and these inputs.
 
-    Runs in this process: a backend that crashes the process takes the caller
-    with it, so the engine's workers remain the place to meet crashes first.
-    The time budget bounds the lone-node runs; when it runs out before a
-    culprit is found the status is `error` and the evidence says how far it got.
+    `run` runs the backend, in this process unless told otherwise: a backend
+    that crashes or hangs on the model needs an isolated runner, whose
+    `BackendDied` then makes the culprit the first node that dies alone. The
+    time budget bounds the lone-node runs; when it runs out before a culprit
+    is found the status is `error` and the evidence says how far it got.
     """
     start = time.monotonic()
+    run = run or in_process(backend)
     model = onnx.load(str(model_path))
     inputs = [np.asarray(x) for x in inputs]
     name = backend.name
@@ -385,12 +403,15 @@ def localize(
     except Exception as exc:
         return error(f"the reference evaluator cannot run the model: {error_text(exc)}")
     try:
-        whole = _run_backend(backend, model, inputs)
+        whole = run(model, inputs)
     except Exception as exc:
         # Nothing to compare intermediates of: each node alone, in order, says which one the backend cannot take.
-        failed = f"{name} cannot load or run the model: {error_text(exc)}"
+        died = isinstance(exc, BackendDied)
+        failed = f"{name} {'dies on' if died else 'cannot load or run'} the model: {error_text(exc)}"
         everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
-        return _refeed(model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed)
+        return _refeed(
+            model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed, run, died
+        )
     whole_verdict = _judge_values(whole, expected, op_class, check_signed_zero)
     if whole_verdict.outcome is Outcome.PASS:
         return Localization(Status.NOT_REPRODUCED, name, f"{name} matches the reference on the whole model")
@@ -399,11 +420,13 @@ def localize(
     exposed = expose_intermediates(model)
     whole_text = f"the model's outputs diverge: {describe_verdict(whole_verdict)}"
     try:
-        got = _run_backend(backend, exposed, inputs)
+        got = run(exposed, inputs)
     except Exception as exc:
         failed = f"{whole_text}; with its intermediates exposed it cannot run at all: {error_text(exc)}"
         everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
-        return _refeed(model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed)
+        return _refeed(
+            model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed, run
+        )
     got_by_name = {o.name: v for o, v in zip(exposed.graph.output, got, strict=False)}
     values = reference
     diverging: list[tuple[int, Verdict]] = []
@@ -421,7 +444,7 @@ def localize(
             f"{whole_text}. With every intermediate exposed as an output no node's output diverges any more: "
             "exposing them changed what the backend fuses or rewrites.",
         )
-    return _refeed(model, values, diverging, backend, op_class, check_signed_zero, start, time_budget, whole_text)
+    return _refeed(model, values, diverging, backend, op_class, check_signed_zero, start, time_budget, whole_text, run)
 
 
 def _refeed(
@@ -434,6 +457,8 @@ def _refeed(
     start: float,
     time_budget: float,
     whole_text: str,
+    run: Runner,
+    died: bool = False,
 ) -> Localization:
     """The first suspect node that is wrong alone, given the reference's values of its inputs.
 
@@ -441,7 +466,11 @@ def _refeed(
     common case), or every node in order with no verdict, when the backend
     could not take the whole model at all (a load or run error): then the
     first node it cannot take alone, or gets wrong alone, is the culprit.
+    Where the whole model killed the backend (`died`), the culprit is the first
+    node that kills it alone; a node that merely fails alone is another bug,
+    named only when no node dies.
     """
+    failing_alone: Localization | None = None
     name = backend.name
     swept = all(v is None for _, v in suspects)
     names = tuple(model.graph.node[i].name or f"#{i} {model.graph.node[i].op_type}" for i, _ in suspects)
@@ -499,17 +528,24 @@ def _refeed(
             else ""
         )
         try:
-            actual = tuple(_run_backend(backend, lone, lone_inputs))
+            actual = tuple(run(lone, lone_inputs))
         except Exception as exc:
             message = error_text(exc)
-            return Localization(
+            verb = "dies" if isinstance(exc, BackendDied) else "fails"
+            found = Localization(
                 Status.NODE,
                 name,
-                f"{lead}{info.label} (#{index}) fails on {name} when run alone with the reference's inputs"
+                f"{lead}{info.label} (#{index}) {verb} on {name} when run alone with the reference's inputs"
                 f"{inherited}: {message}. {in_graph}{summary}",
                 error=message,
                 **common,
             )
+            if not died or isinstance(exc, BackendDied):
+                return found
+            failing_alone = failing_alone or found
+            continue
+        if died:
+            continue  # it answers alone: whether rightly is not this finding's question
         verdict = _judge_values(actual, lone_expected, op_class, check_signed_zero)
         if verdict.outcome is not Outcome.PASS:
             return Localization(
@@ -522,6 +558,8 @@ def _refeed(
                 metrics=verdict.metrics,
                 **common,
             )
+    if failing_alone is not None:
+        return failing_alone
     first = model.graph.node[first_index]
     seen = f": {describe_verdict(first_verdict)}" if first_verdict is not None else ""
     return Localization(

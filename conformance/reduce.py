@@ -11,18 +11,16 @@ them changes what the op is asked to do, not how big the example is.
 
 from __future__ import annotations
 
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import onnx
 
 from .compare import judge, tolerance_for
-from .localize import Localization, Status
+from .localize import BackendDied, Localization, Runner, Status, in_process
 from .model import Backend, OpClass, Outcome, is_float
 from .oracle import reference_session, run_reference_session
 
@@ -64,6 +62,8 @@ def still_fails_on(
     outcome: Outcome | None = None,
     raises: bool = False,
     check_signed_zero: bool = True,
+    run: Runner | None = None,
+    died: bool = False,
 ) -> Callable[[list[np.ndarray]], bool]:
     """Does the backend still disagree with the reference on these inputs, in the same way?
 
@@ -71,8 +71,10 @@ def still_fails_on(
     (shapes that no longer agree). The same way means the same outcome
     (`special` stays `special`): a candidate on which the backend disagrees
     differently shows another bug. Where the original failure is the backend
-    raising (`raises`), a candidate fails when the backend still raises.
+    raising (`raises`), a candidate fails when the backend still raises (still
+    dies, where it `died`: `run` then isolates it).
     """
+    run = run or in_process(backend)
 
     def check(candidate: list[np.ndarray]) -> bool:
         fitted = fit_model(model_bytes, candidate)
@@ -80,13 +82,12 @@ def still_fails_on(
             expected = run_reference_session(reference_session(onnx.load_from_string(fitted)), candidate)
         except Exception:
             return False
-        with tempfile.TemporaryDirectory(prefix="reduce-") as tmp:
-            path = Path(tmp) / "model.onnx"
-            path.write_bytes(fitted)
-            try:
-                actual = [np.asarray(o) for o in backend.run(backend.prepare(path), list(candidate))]
-            except Exception:
-                return raises
+        try:
+            actual = run(fitted, list(candidate))
+        except BackendDied:
+            return raises
+        except Exception:
+            return raises and not died
         if raises:
             return False
         tols = {i: tolerance_for(e.dtype, op_class) for i, e in enumerate(expected)}
@@ -245,6 +246,8 @@ def reduced(
     op_class: OpClass,
     time_budget: float = 10.0,
     check_signed_zero: bool = True,
+    run: Runner | None = None,
+    died: bool = False,
 ) -> Localization:
     """A localization whose lone-node example is as small as reducing made it, re-run so its numbers are its own.
 
@@ -260,6 +263,8 @@ def reduced(
         outcome=localization.outcome,
         raises=bool(localization.error),
         check_signed_zero=check_signed_zero,
+        run=run,
+        died=died,
     )
     inputs = reduce_inputs(
         localization.model_bytes,
@@ -270,13 +275,10 @@ def reduced(
     )
     model_bytes = fit_model(localization.model_bytes, inputs)
     expected = run_reference_session(reference_session(onnx.load_from_string(model_bytes)), inputs)
-    with tempfile.TemporaryDirectory(prefix="reduce-") as tmp:
-        path = Path(tmp) / "model.onnx"
-        path.write_bytes(model_bytes)
-        try:
-            actual = tuple(np.asarray(o) for o in backend.run(backend.prepare(path), inputs))
-        except Exception:
-            actual = ()
+    try:
+        actual = tuple((run or in_process(backend))(model_bytes, inputs))
+    except Exception:
+        actual = ()
     metrics = localization.metrics
     if actual:
         tols = {i: tolerance_for(e.dtype, op_class) for i, e in enumerate(expected)}

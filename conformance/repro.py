@@ -173,10 +173,14 @@ Runs model.onnx on __BACKEND__ with the inputs in __DATA__/ and compares its
 outputs with the expected ones there (the ONNX reference evaluator's).
 Needs only numpy, onnx and __PACKAGE__.
 
-Exit status: 1 when the discrepancy reproduces, 0 when it does not, 2 when
-this script could not run the model at all (a missing package, say).
+Exit status: 1 when the discrepancy reproduces (a crash or a hang of the
+backend included: the model runs in a child process), 0 when it does not, 2
+when this script could not run the model at all (a missing package, say).
 """
 
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -291,8 +295,33 @@ def main():
     return 0
 
 
+def guarded():
+    """main() in a child process: where __BACKEND__ crashes or hangs the interpreter, that is the bug."""
+    if os.environ.get("REPRO_CHILD") == "1":
+        return main()
+    env = dict(os.environ, REPRO_CHILD="1")
+    try:
+        child = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env, timeout=HANG_SECONDS)
+    except subprocess.TimeoutExpired:
+        print(f"REPRODUCED: __BACKEND__ hangs: no answer after {HANG_SECONDS} s")
+        return 1
+    if child.returncode in (0, 1, 2):
+        return child.returncode
+    code = child.returncode
+    try:
+        how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+    except ValueError:
+        how = f"killed by signal {-code}"
+    print(f"REPRODUCED: __BACKEND__ killed the process running the model ({how})")
+    return 1
+
+
+#: A run longer than this is a hang (the suite's own default timeout per result).
+HANG_SECONDS = 120
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded())
 '''
 
 

@@ -11,6 +11,8 @@ localizing must blame the ReduceMax and neither neighbour.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -315,3 +317,45 @@ def test_every_backends_repro_script_runs_the_model(backend: str, tmp_path: Path
         title="t", issue_markdown="", rtol=1e-6, atol=1e-6,
     )  # fmt: skip
     assert check_bundle(out) == 0, (out / "repro.py").read_text()[-1500:]
+
+
+def test_a_crash_is_localized_reduced_and_bundled_with_the_backend_in_a_worker(tmp_path: Path) -> None:
+    """tract 0.23 aborts the process on an int64 MatMul (panic: Can't build a WeightType from I64).
+
+    Run in this process it would take pytest with it: the isolated runner meets each death in a worker, the
+    sweep blames the MatMul and not the Neg before it, reducing keeps it dying, and the bundle's repro.py
+    (which runs the model in a child) exits 1.
+    """
+    pytest.importorskip("tract")
+    from conformance.backends.tract import Tract
+    from conformance.investigate import isolated
+    from conformance.localize import BackendDied
+
+    nodes = [
+        helper.make_node("Neg", ["a"], ["n"], name="neg"),
+        helper.make_node("MatMul", ["n", "b"], ["y"], name="matmul"),
+    ]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes,
+        "int_matmul",
+        [value("a", TensorProto.INT64, [3, 4]), value("b", TensorProto.INT64, [4, 2])],
+        [value("y", TensorProto.INT64, [3, 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "int_matmul.onnx"
+    onnx.save(model, path)
+    a = np.arange(12, dtype=np.int64).reshape(3, 4) - 5
+    b = np.arange(8, dtype=np.int64).reshape(4, 2)
+    backend = Tract()
+    with isolated(backend, 30.0) as run:
+        with pytest.raises(BackendDied, match="WeightType"):
+            run(model, [a, b])
+        loc = localize(path, [a, b], backend, op_class=OpClass.MATMUL, run=run)
+        assert loc.status is Status.NODE and loc.node is not None, loc.evidence
+        assert loc.node.op_type == "MatMul" and "dies on" in loc.evidence and "WeightType" in loc.error, loc.evidence
+        small = reduced(loc, backend, op_class=OpClass.MATMUL, time_budget=20.0, run=run, died=True)
+    assert all(x.size <= y.size for x, y in zip(small.inputs, loc.inputs, strict=True))
+    out = bundle_for(small, tmp_path / "bundle", backend_version="0.23.9")
+    done = subprocess.run([sys.executable, str(out / "repro.py")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "killed the process" in done.stdout, done.stdout + done.stderr
