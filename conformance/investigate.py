@@ -198,6 +198,7 @@ def _investigate(
     run = store.run(run_id)
     results = store.results(run.id)
     done = []
+    stand_ins: dict[str, list[tuple[str, Runner]]] = {}
     for f in cluster(results):
         if only and f.id not in only:
             continue
@@ -237,6 +238,8 @@ def _investigate(
         signed_zero = Unspecified.SIGNED_ZERO not in instance.case.unspecified
         op_class = instance.case.op_class
         died = Outcome(f.outcome) in DEADLY
+        if backend.name not in stand_ins:
+            stand_ins[backend.name] = _stand_in(backend.name)
         with contextlib.ExitStack() as stack:
             # A lone run that hangs gets a third of the budget: the sweep must reach the node after it.
             runner = stack.enter_context(isolated(backend, budget / 3)) if died else in_process(backend)
@@ -250,6 +253,8 @@ def _investigate(
                         time_budget=budget,
                         check_signed_zero=signed_zero,
                         run=runner,
+                        stand_ins=stand_ins[backend.name],
+                        truth=artifact.oracles.source or None,
                     )
             except Exception as exc:  # the backend raised where localizing did not expect it: this finding only
                 keep("error", f"localizing raised {type(exc).__name__}: {error_text(exc)}")
@@ -259,6 +264,24 @@ def _investigate(
             )
         keep(status, evidence, op=op, node=node, repro=repro)
     return done
+
+
+#: Backends whose intermediates stand in where the reference evaluator cannot run a model, first choice first.
+STAND_INS = ("onnxruntime", "openvino")
+
+
+def _stand_in(failing: str) -> list[tuple[str, Runner]]:
+    """Other backends to take the reference evaluator's place, each checked against torch by `localize`."""
+    out = []
+    for name in STAND_INS:
+        if failing.startswith(name):
+            continue  # not the backend in question (onnxruntime-noopt is onnxruntime's kernels too)
+        try:
+            (other,) = select_backends([name])
+        except Exception:
+            continue
+        out.append((name, in_process(other)))
+    return out
 
 
 def _reduce_and_bundle(

@@ -379,8 +379,14 @@ def localize(
     time_budget: float = 30.0,
     check_signed_zero: bool = True,
     run: Runner | None = None,
+    stand_ins: Sequence[tuple[str, Runner]] = (),
+    truth: Sequence[np.ndarray] | None = None,
 ) -> Localization:
     """Which node makes `backend` differ from the reference evaluator on this model and these inputs.
+
+    Where the reference evaluator cannot run the model (a bug of its own), the
+    intermediates of the first of `stand_ins` that can take its place do,
+    provided its outputs match `truth` (torch's) when given; the evidence says so.
 
     `run` runs the backend, in this process unless told otherwise: a backend
     that crashes or hangs on the model needs an isolated runner, whose
@@ -397,28 +403,37 @@ def localize(
     def error(evidence: str, **kw: Any) -> Localization:
         return Localization(Status.ERROR, name, evidence, **kw)
 
+    stood_in = ""
     try:
         reference = _reference_values(model, inputs)
         expected = [np.asarray(reference[o.name]) for o in model.graph.output]
     except Exception as exc:
-        return error(f"the reference evaluator cannot run the model: {error_text(exc)}")
+        cannot = f"the reference evaluator cannot run the model: {error_text(exc)}"
+        found = _stand_in(model, inputs, stand_ins, truth, op_class, check_signed_zero)
+        if isinstance(found, str):
+            return error(f"{cannot}; {found}" if found else cannot)
+        other, reference, expected = found
+        checked = ", and it matches torch on the model's outputs" if truth is not None else ""
+        stood_in = (
+            f"The reference evaluator cannot run the model ({error_text(exc)}); {other}'s values stand in{checked}. "
+        )
     try:
         whole = run(model, inputs)
     except Exception as exc:
         # Nothing to compare intermediates of: each node alone, in order, says which one the backend cannot take.
         died = isinstance(exc, BackendDied)
-        failed = f"{name} {'dies on' if died else 'cannot load or run'} the model: {error_text(exc)}"
+        failed = f"{stood_in}{name} {'dies on' if died else 'cannot load or run'} the model: {error_text(exc)}"
         everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
         return _refeed(
             model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed, run, died
         )
     whole_verdict = _judge_values(whole, expected, op_class, check_signed_zero)
     if whole_verdict.outcome is Outcome.PASS:
-        return Localization(Status.NOT_REPRODUCED, name, f"{name} matches the reference on the whole model")
+        return Localization(Status.NOT_REPRODUCED, name, f"{stood_in}{name} matches the reference on the whole model")
 
     # The reference side needs no exposed model: its intermediate mode already keeps every value it computes.
     exposed = expose_intermediates(model)
-    whole_text = f"the model's outputs diverge: {describe_verdict(whole_verdict)}"
+    whole_text = f"{stood_in}the model's outputs diverge: {describe_verdict(whole_verdict)}"
     try:
         got = run(exposed, inputs)
     except Exception as exc:
@@ -571,6 +586,45 @@ def _refeed(
         node=node_info(model, first_index, values),
         diverging=names,
     )
+
+
+def _stand_in(
+    model: onnx.ModelProto,
+    inputs: Sequence[np.ndarray],
+    stand_ins: Sequence[tuple[str, Runner]],
+    truth: Sequence[np.ndarray] | None,
+    op_class: OpClass,
+    check_signed_zero: bool,
+) -> tuple[str, dict[str, Any], list[np.ndarray]] | str:
+    """The first stand-in that runs the model and agrees with torch: its name, values and outputs; else why none."""
+    why: list[str] = []
+    for other, other_run in stand_ins:
+        try:
+            values, expected = _stand_in_values(model, inputs, other_run)
+        except Exception as exc:
+            why.append(f"{other} cannot run it either: {error_text(exc)}")
+            continue
+        if truth is not None:
+            agree = _judge_values(expected, truth, op_class, check_signed_zero)
+            if agree.outcome is not Outcome.PASS:
+                why.append(f"{other} disagrees with torch: {describe_verdict(agree)}")
+                continue
+        return other, values, expected
+    return "; ".join(why)
+
+
+def _stand_in_values(
+    model: onnx.ModelProto, inputs: Sequence[np.ndarray], run: Runner
+) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Every value another backend computes (its run with every intermediate exposed), by name, and the
+    model's outputs: what the reference evaluator would have given."""
+    exposed = expose_intermediates(model)
+    got = run(exposed, inputs)
+    values: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in values]
+    values.update(zip(names, inputs, strict=True))
+    values.update({o.name: np.asarray(v) for o, v in zip(exposed.graph.output, got, strict=False)})
+    return values, [values[o.name] for o in model.graph.output]
 
 
 def _reference_values_list(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[Any]:

@@ -359,3 +359,44 @@ def test_a_crash_is_localized_reduced_and_bundled_with_the_backend_in_a_worker(t
     out = bundle_for(small, tmp_path / "bundle", backend_version="0.23.9")
     done = subprocess.run([sys.executable, str(out / "repro.py")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1 and "killed the process" in done.stdout, done.stdout + done.stderr
+
+
+def test_another_backend_stands_in_where_the_reference_evaluator_cannot_run_the_model(tmp_path: Path) -> None:
+    """onnx 1.23's reference GridSample knows only opset 20's mode names: at opset 16 'bilinear' raises.
+
+    onnxruntime's intermediates take its place once its outputs match torch's (computed here with torch's own
+    grid_sample), and the evidence says so; where the stand-in disagrees with torch, nothing is localized.
+    """
+    import torch
+
+    from conformance.backends.openvino import OpenVINO
+    from conformance.localize import in_process
+
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("GridSample", ["r", "g"], ["y"], name="grid", mode="bilinear", align_corners=0),
+    ]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes,
+        "grid_sample",
+        [value("x", TensorProto.FLOAT, [1, 1, 3, 4]), value("g", TensorProto.FLOAT, [1, 2, 2, 2])],
+        [value("y", TensorProto.FLOAT, [1, 1, 2, 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)])
+    model.ir_version = 8
+    path = tmp_path / "grid_sample.onnx"
+    onnx.save(model, path)
+    x = np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4) - 3
+    grid = np.linspace(-0.9, 0.9, 8, dtype=np.float32).reshape(1, 2, 2, 2)
+    with pytest.raises(Exception, match="only supports nearest, linear, and cubic"):
+        run_reference(model.SerializeToString(), [x, grid])
+    truth = torch.nn.functional.grid_sample(
+        torch.relu(torch.from_numpy(x)), torch.from_numpy(grid), mode="bilinear", align_corners=False
+    ).numpy()
+    stand_in = [("onnxruntime", in_process(ORT))]
+    loc = localize(path, [x, grid], OpenVINO(), op_class=OpClass.ELEMENTWISE, stand_ins=stand_in, truth=[truth])
+    assert loc.status is Status.NOT_REPRODUCED, loc.evidence
+    assert "onnxruntime's values stand in, and it matches torch" in loc.evidence, loc.evidence
+    wrong = localize(path, [x, grid], OpenVINO(), op_class=OpClass.ELEMENTWISE, stand_ins=stand_in, truth=[truth + 1])
+    assert wrong.status is Status.ERROR and "onnxruntime disagrees with torch" in wrong.evidence, wrong.evidence
