@@ -27,6 +27,7 @@ any recorded run, and `localize` later narrows a finding's op to its node.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -519,9 +520,10 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
     return _across_cases(out)
 
 
-#: Outcomes whose message is the backend's own error, which names its cause; a wrong number does not, nor
-#: does an exporter's first line ("Failed to convert the exported program ... step 3/3"), the same for any cause.
-_SAYS_WHY = frozenset({"load-fail", "run-error", "crash"})
+#: Outcomes whose message is the backend's (or the exporter's) own error, which names its cause; a wrong
+#: number does not. An exporter's message is read from its exception summary (`model.normalize_message`), not
+#: its first line ("Failed to convert the exported program ... step 3/3"), the same for any cause.
+_SAYS_WHY = frozenset({"load-fail", "run-error", "crash", "export-fail"})
 #: Words an error message opens with whatever its cause.
 _NO_CAUSE = frozenset(
     {"runtimeerror", "exception", "error", "from", "src", "typeerror", "valueerror", "failed", "fail"}
@@ -531,16 +533,35 @@ _NO_CAUSE = frozenset(
 def _names_its_cause(message: str) -> bool:
     """Whether a normalized error message says more than that something failed (OpenVINO's first line,
     `RuntimeError: Exception from src<path>:<n>:`, says nothing; tract's panic reason does)."""
+    if "This is step" in message:
+        return False  # torch.onnx's first line, where its error had no exception summary to read the cause from
     words = [
         w.lower() for w in re.findall(r"[A-Za-z][A-Za-z_]{2,}", message.replace("<path>", " ").replace("<n>", " "))
     ]
     return len([w for w in words if w not in _NO_CAUSE]) >= 4
 
 
+@functools.cache
+def _onnx_op_types() -> frozenset[str]:
+    import onnx
+
+    # Op types long enough not to be a word that starts a sentence ("Size", "Shape", "Range" are both).
+    return frozenset(s.name for s in onnx.defs.get_all_schemas_with_history() if len(s.name) > 5 or s.name.isupper())
+
+
+def _names_an_op(message: str) -> bool:
+    """Whether an error names the ONNX operator it is about ("Sigmoid does not support F64", "Could not find
+    an implementation for ConvTranspose(11)"): then it is that operator's, in whichever case it shows."""
+    if re.search(r"'(aten|prims)\.[^']+'", message):
+        return True  # torch's operator, as the exporter names it
+    return any(w in _onnx_op_types() for w in re.findall(r"[A-Z][A-Za-z]+", message))
+
+
 def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry for a backend's error that shows in several cases in the same words (tract panicking on
-    every int64 MatMul, onnx2torch refusing every bfloat16 initializer): the next seed meets the same cause
-    in a case the triage run did not draw it in. A message that names no cause stays per case."""
+    every int64 MatMul, onnx2torch refusing every bfloat16 initializer), or that names its operator (tract's
+    "Sigmoid does not support F64"): the next seed meets the same cause in a case the triage run did not
+    draw it in. A message that names no cause stays per case."""
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for e in entries:
         key = (e["backend"], e.get("exporter"), e["outcome"], e["message"])
@@ -550,7 +571,7 @@ def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for e in entries:
         key = (e["backend"], e.get("exporter"), e["outcome"], e["message"])
         group = groups.get(key, [])
-        if len({g["case"] for g in group}) < 2:
+        if len({g["case"] for g in group}) < 2 and not (group and _names_an_op(e["message"])):
             out.append(e)
             continue
         if key in merged:
@@ -560,6 +581,9 @@ def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         findings = sorted({g["finding"] for g in group})
         entry = {k: v for k, v in e.items() if k not in ("dtype", "finding", "reason")}
         entry["case"] = "*"
+        dtypes = {g.get("dtype", "") for g in group}
+        if len(dtypes) == 1 and "" not in dtypes:  # every case's entry is one dtype's ("F64" in its words)
+            entry["dtype"] = dtypes.pop()
         entry["finding"] = findings[0]
         entry["reason"] = (
             f"{e['reason'].split('. Finding ')[0]}. The same error in {len(cases)} cases "
@@ -569,12 +593,37 @@ def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: Outcomes that are a wrong answer: the same words ("3 of 12 elements off") whatever the cause, so nothing but
+#: the dtype tells one cause from another where no other dtype ran.
+_NUMERIC = frozenset({"mismatch", "special", "shape", "dtype", "xpass"})
+#: A dtype named in a normalized error message (numbers read `<n>`: "F<n>", "int<n>"), in numpy's, ONNX's,
+#: tract's and OpenVINO's spellings.
+_DTYPE_WORD = re.compile(
+    r"\b(?:[Bb]?[Ff]loat|[Uu]?[Ii]nt|[Cc]omplex|BF|bf|[FIU])(?:\d+|<n>)(?![A-Za-z])"
+    r"|\b(?:b?float|double|half|[Bb]ool(?:ean)?|string)\b"
+)
+
+
 def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: str, outcome: str, message: str) -> bool:
-    """Whether the cause is the dtype's: some other dtype of the case ran on the same backend and exporter
-    without failing this way. Where every dtype drawn failed alike (an op the exporter cannot lower at all),
-    an entry pinned to the one dtype seen would miss the same cause at the next seed's dtype."""
+    """Whether the cause is the dtype's: some other dtype of the case, drawn with the same other parameters,
+    ran on the same backend and exporter without failing this way. Where every dtype drawn failed alike (an
+    op the exporter cannot lower at all), an entry pinned to the one dtype seen would miss the same cause at
+    the next seed's dtype; and a draw that differed in more than its dtype says nothing about the dtype.
+
+    An error that names a dtype is that dtype's. One that names its operator and no dtype (an exporter with
+    no function for `aten.sort.stable`, tract's "Sigmoid ... Caused by") is any dtype's: a draw of another dtype
+    that passed differed in more than its dtype (`stable` was not drawn). Otherwise the other dtypes' results
+    decide; where none ran, an error that names its cause is any dtype's, and a wrong answer, whose words are
+    the same for every cause, stays pinned to its dtype.
+    """
+    if _DTYPE_WORD.search(message):
+        return True
+    if outcome not in _NUMERIC and _names_an_op(message):
+        return False
     if not results:
         return True
+    mine = [r for r in results if r.case_id.split("[", 1)[0] == case and _fails_so(r, outcome, message)]
+    settings = {_settings(r) for r in mine if result_dtype(r) == f.dtype}
     others = [
         r
         for r in results
@@ -582,10 +631,28 @@ def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: st
         and result_dtype(r) != f.dtype
         and (backend == "*" or r.backend == backend)
         and (f.exporter == "*" or r.exporter == f.exporter)
+        and (not settings or _settings(r) in settings)
     ]
     if not others:
-        return True  # no other dtype ran: nothing says the dtype is innocent
-    return any(not (str(_actual(r)) == outcome and normalize_message(_unwaived_message(r)) == message) for r in others)
+        return outcome in _NUMERIC or not _names_its_cause(message)
+    return any(not _fails_so(r, outcome, message) for r in others)
+
+
+def _fails_so(r: Result, outcome: str, message: str) -> bool:
+    return str(_actual(r)) == outcome and normalize_message(_unwaived_message(r)) == message
+
+
+def _settings(r: Result) -> str:
+    """A result's drawn parameters but its dtype and the tensors it drew (`"x": "float32[2, 3]"`, shapes):
+    two draws with the same settings differ only in dtype and sizes."""
+    kept = {
+        k: v
+        for k, v in (r.params or {}).items()
+        if k not in ("dtype", "shape", "weights_seed", "export_shapes", "dynamic_axes")
+        and not (isinstance(v, str) and re.fullmatch(r"\w+\[[\d, ]*\]", v))
+        and not k.endswith("shape")
+    }
+    return json.dumps(kept, sort_keys=True, default=str)
 
 
 def _unwaived_message(r: Result) -> str:

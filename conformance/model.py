@@ -406,16 +406,40 @@ def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = No
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
 _HEX = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
-_QUOTED_NAME = re.compile(r"'[A-Za-z_][\w./-]*'")
+#: Quoted names of nodes, values and files differ between draws of one cause; torch's operator names
+#: ('aten.sort') are the cause and stay.
+_QUOTED_NAME = re.compile(r"(?<!overload=)(['\"])(?!aten\.|prims\.|torch\.)[A-Za-z_][\w./-]*\1")
+#: torch.onnx's errors open with which of its three steps failed, the same words for every cause; the cause is
+#: the first exception under its "## Exception summary" (`<class '...DispatchError'>: No ONNX function ...`).
+_TORCH_SUMMARY = "## Exception summary"
+_CLASS_LINE = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>: (.+)$")
+_WHERE_ONLY = re.compile(r"Exception from \S+:\d+:$")
+
+
+def _first_line(message: str) -> str:
+    """The line that says why: the first one; for torch.onnx's errors the step and the cause under it; for an
+    error chain (tract's anyhow "Caused by:" list) the first line and the root cause at the end of the chain."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    if _TORCH_SUMMARY in lines:
+        for ln in lines[lines.index(_TORCH_SUMMARY) + 1 :]:
+            found = _CLASS_LINE.match(ln)
+            if found:
+                return f"{first.split(':', 1)[0]}: {found[1]}: {found[2]}"
+    if "Caused by:" in lines[1:2]:
+        return f"{first} Caused by: {re.sub(r'^[0-9]+: ', '', lines[-1])}"
+    if _WHERE_ONLY.search(first) and len(lines) > 1:
+        return f"{first} {lines[1]}"  # OpenVINO's "Exception from src/...cpp:198:" says where; the next line says why
+    return first
 
 
 def normalize_message(message: str) -> str:
-    """The first line of a message without what differs between instances of one cause.
+    """The line of a message that says why, without what differs between instances of one cause.
 
     Numbers, hashes, paths and quoted names (of nodes, values, files) go, so
     two draws of the same bug read alike.
     """
-    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+    line = _first_line(message)
     line = _PATH.sub("<path>", line)
     line = _HEX.sub("<hex>", line)
     line = _QUOTED_NAME.sub("<name>", line)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import onnx
+import pytest
 from onnx import numpy_helper
 
 from conformance.findings import Party, cluster, finding_id, normalize_message, with_history
@@ -60,6 +61,65 @@ def test_messages_lose_numbers_paths_hashes_and_names_but_keep_their_words() -> 
         "output 1: 9 of 7 elements off (rtol=1e-05); at /home/u/z.onnx node 'Mul_3' 0x1 cafebabe99\nmore"
     )
     assert a == b and "elements off" in a and "<path>" in a
+
+
+TORCH_ONNX_ERROR = """ConversionError: Failed to convert the exported program to an ONNX model. This is step 3/3 of exporting the model to ONNX. Next steps:
+- If there is a missing ONNX function, implement it and register it to the registry.
+## Exception summary
+<class 'torch.onnx._internal.exporter._errors.DispatchError'>: No ONNX function found for <OpOverload(op='aten.sort', overload='stable')>. Failure message: No decompositions registered
+⬆️
+<class 'torch.onnx._internal.exporter._errors.ConversionError'>: Error when translating node %sort
+"""
+
+
+@pytest.mark.parametrize(
+    ("message", "read"),
+    [
+        # torch.onnx's first line is the same for every cause: the cause is under its exception summary.
+        (
+            TORCH_ONNX_ERROR,
+            "ConversionError: DispatchError: No ONNX function found for <OpOverload(op='aten.sort', "
+            "overload='stable')>. Failure message: No decompositions registered",
+        ),
+        # tract's anyhow chain: the first line names the node, the last the root cause; node names go.
+        (
+            'RuntimeError: tract: Evaluating #1 "node_round_1" RoundHalfToEven\nCaused by:\n    '
+            "RoundHalfToEven does not support F64",
+            "RuntimeError: tract: Evaluating #<n> <name> RoundHalfToEven Caused by: RoundHalfToEven does not support F<n>",
+        ),
+        # OpenVINO's first line says where in its source; the second says why.
+        (
+            "RuntimeError: Exception from src/inference/src/cpp/infer_request.cpp:198:\nvector::_M_range_check: "
+            "__n (which is 1) >= this->size() (which is 1)",
+            "RuntimeError: Exception from src<path>:<n>: vector::_M_range_check: __n (which is <n>) >= this->size() "
+            "(which is <n>)",
+        ),
+    ],
+)
+def test_a_message_is_read_for_its_cause(message: str, read: str) -> None:
+    assert normalize_message(message) == read
+
+
+def test_an_error_naming_its_operator_is_any_dtypes_and_any_cases() -> None:
+    """tract has no f64 Sigmoid: seen in silu, it is the same cause in logsigmoid at the next seed."""
+    from conformance.findings import expectation_entries
+
+    said = 'RuntimeError: tract: Evaluating #1 "n0" Sigmoid\nCaused by:\n    Sigmoid does not support F64'
+    results = [
+        *_graph("activation/silu[aaaaaaaaaaaa]", {"tract": Outcome.RUN_ERROR, "onnxruntime": Outcome.PASS},
+                message=said, params={"dtype": "float64"}),
+        *_graph("activation/silu[bbbbbbbbbbbb]", {"tract": Outcome.PASS, "onnxruntime": Outcome.PASS},
+                params={"dtype": "float32"}),
+    ]  # fmt: skip
+    (entry,) = expectation_entries(cluster(results), results)
+    assert entry["case"] == "*" and entry["dtype"] == "float64", entry  # F64 is in its words: float64's
+    sort = [
+        *_graph("sorting/sort[aaaaaaaaaaaa]", {"onnxruntime": Outcome.EXPORT_FAIL}, message=TORCH_ONNX_ERROR,
+                params={"dtype": "bfloat16", "stable": True}),
+        *_graph("sorting/sort[bbbbbbbbbbbb]", {"onnxruntime": Outcome.PASS}, params={"dtype": "float32", "stable": None}),
+    ]  # fmt: skip
+    (entry,) = expectation_entries(cluster(sort), sort)
+    assert "dtype" not in entry and entry["case"] == "*", entry  # float32 passed, but it drew no `stable`
 
 
 def test_an_export_failure_is_the_exporters_on_every_backend() -> None:
@@ -310,9 +370,14 @@ def test_one_backend_error_in_the_same_words_across_cases_is_one_entry_for_any_c
     ]
     entries = expectation_entries(cluster(seen), seen)
     (entry,) = entries
-    assert entry["case"] == "*" and entry["backend"] == "tract" and "dtype" not in entry, entry
+    # "I64" in its words: int64's, in any case.
+    assert entry["case"] == "*" and entry["backend"] == "tract" and entry["dtype"] == "int64", entry
     elsewhere = make_result(
-        "linalg/bmm[bbbbbbbbbbbb]", Outcome.CRASH, backend="tract", message=panic.replace("24:18", "24:19")
+        "linalg/bmm[bbbbbbbbbbbb]",
+        Outcome.CRASH,
+        backend="tract",
+        message=panic.replace("24:18", "24:19"),
+        params={"dtype": "int64"},
     )
     assert apply(elsewhere, parse(dumps(entries))).outcome is Outcome.XFAIL
     vague = [
