@@ -559,6 +559,26 @@ def _refeed(
                 return found
             failing_alone = failing_alone or found
             continue
+        held = [n for n in lone_names if n in constants]
+        if swept and held:
+            # Initializer-free, the node runs; the model held these inputs as data (a bfloat16 initializer a
+            # backend cannot read, say): the node with them as initializers is the smaller thing that fails.
+            kept, fed = _with_initializers(lone, lone_names, held, values)
+            try:
+                run(kept, fed)
+            except Exception as exc:
+                message = error_text(exc)
+                dies = isinstance(exc, BackendDied)
+                if not died or dies:
+                    return Localization(
+                        Status.NODE,
+                        name,
+                        f"{lead}{info.label} (#{index}) {'dies' if dies else 'fails'} on {name} with its constant "
+                        f"input(s) {', '.join(held)} as initializers, as the model holds them (fed as graph inputs "
+                        f"it runs){inherited}: {message}. {summary}",
+                        error=message,
+                        **{**common, "model_bytes": kept.SerializeToString(), "inputs": fed, "constant_inputs": ()},
+                    )
         if died:
             continue  # it answers alone: whether rightly is not this finding's question
         verdict = _judge_values(actual, lone_expected, op_class, check_signed_zero)
@@ -586,6 +606,19 @@ def _refeed(
         node=node_info(model, first_index, values),
         diverging=names,
     )
+
+
+def _with_initializers(
+    lone: onnx.ModelProto, names: Sequence[str], held: Sequence[str], values: Mapping[str, Any]
+) -> tuple[onnx.ModelProto, tuple[np.ndarray, ...]]:
+    """The lone model with the `held` inputs made initializers holding their values, and what is still fed."""
+    kept = onnx.ModelProto()
+    kept.CopyFrom(lone)
+    inputs = [i for i in kept.graph.input if i.name not in held]
+    del kept.graph.input[:]
+    kept.graph.input.extend(inputs)
+    kept.graph.initializer.extend(numpy_helper.from_array(np.asarray(values[n]), n) for n in held)
+    return kept, tuple(np.asarray(values[n]) for n in names if n not in held)
 
 
 def _stand_in(

@@ -400,3 +400,43 @@ def test_another_backend_stands_in_where_the_reference_evaluator_cannot_run_the_
     assert "onnxruntime's values stand in, and it matches torch" in loc.evidence, loc.evidence
     wrong = localize(path, [x, grid], OpenVINO(), op_class=OpClass.ELEMENTWISE, stand_ins=stand_in, truth=[truth + 1])
     assert wrong.status is Status.ERROR and "onnxruntime disagrees with torch" in wrong.evidence, wrong.evidence
+
+
+def test_a_node_that_fails_only_on_its_initializers_is_localized_with_them(tmp_path: Path) -> None:
+    """onnx2torch 1.5 cannot read a bfloat16 initializer (torch.from_numpy refuses ml_dtypes' bfloat16).
+
+    Initializer-free, every node runs; with its constant input held as an initializer, as the model holds
+    it, the Add fails alone: it is the culprit, and its bundle keeps the initializer.
+    """
+    import ml_dtypes
+
+    from conformance.backends.onnx2torch import OnnxToTorch
+
+    backend = OnnxToTorch()
+    if not backend.available().ok:
+        pytest.skip(f"onnx2torch: {backend.available()}")
+
+    w = np.array([[0.5, -1.0, 2.0]], dtype=ml_dtypes.bfloat16)
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Add", ["r", "w"], ["y"], name="add"),
+    ]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes,
+        "bf16_initializer",
+        [value("x", TensorProto.BFLOAT16, [2, 3])],
+        [value("y", TensorProto.BFLOAT16, [2, 3])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "bf16.onnx"
+    onnx.save(model, path)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3).astype(ml_dtypes.bfloat16)
+    loc = localize(path, [x], backend, op_class=OpClass.ELEMENTWISE)
+    assert loc.status is Status.NODE and loc.node is not None and loc.node.op_type == "Add", loc.evidence
+    assert "as initializers" in loc.evidence and "bfloat16" in loc.error, loc.evidence
+    alone = onnx.load_from_string(loc.model_bytes)
+    assert [i.name for i in alone.graph.initializer] == ["w"] and [i.name for i in alone.graph.input] == ["r"]
+    out = bundle_for(loc, tmp_path / "bundle", backend_version="1.5.15")
+    assert check_bundle(out) == 1
