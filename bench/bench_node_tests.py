@@ -22,7 +22,7 @@ onnx >= 1.16 builds node tests in memory (`load_model_tests(kind="node")` is
 models and data sets reach both sides without `cmd_tools generate-data`.
 
 Prints a table with both wall times (best of --repeat) and the ratio ours/theirs
-(the target is at most 1.0), plus each side's pass count as a sanity check.
+(issue 16's target is at most 0.15), plus each side's pass count as a sanity check.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+#: Issue 16: the node suite in at most this share of ONNX's own runner's time.
+TARGET = 0.15
 
 THEIR_MODULE = '''\
 """ONNX's BackendTest over onnxruntime.backend: node tests only."""
@@ -132,7 +134,7 @@ def main() -> int:
     print(f"{'runner':<32} {'wall s':>8} {'tests':>6} {'passed':>7}")
     for label, (seconds, ran, passed) in rows:
         print(f"{label:<32} {seconds:>8.2f} {ran:>6} {passed:>7}")
-    print(f"{'ratio ours/theirs':<32} {ratio:>8.2f}  (target <= 1.0: {'met' if ratio <= 1.0 else 'NOT met'})")
+    print(f"{'ratio ours/theirs':<32} {ratio:>8.2f}  (target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})")
     if args.json:
         print(
             json.dumps(

@@ -6,9 +6,12 @@ and progress; none of them reaches into a stage directly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import importlib.metadata
+import json
+import os
 import platform
 import secrets
 import time
@@ -283,7 +286,9 @@ def run(
     # Cases are chosen before backends are probed and workers start: a glob that matches nothing is a
     # usage error answered at once, not after eight availability checks and eight spawns.
     selected = select_cases(
-        discover_cases(options.cache_dir) if cases is None else cases, options.cases, include_opt_in=options.opt_in
+        discover_cases(options.cache_dir, options.cases) if cases is None else cases,
+        options.cases,
+        include_opt_in=options.opt_in,
     )
     backends = list(backends) if backends is not None else select_backends(options.backends)
     if executor is None:
@@ -635,13 +640,29 @@ def _judge(
     return results
 
 
+#: Beside a cached model: its (op, dtype) kinds of node, so a warm run parses and infers no model for them.
+OPS_FILE = "ops.json"
+
+
 def graph_ops(model_path: Path) -> tuple[OpUse, ...]:
     """The (op, dtype) kinds of node an exported model holds, for the op support matrix; none where no model
-    was written or it does not parse (the backends' results say so, not the matrix)."""
+    was written or it does not parse (the backends' results say so, not the matrix).
+
+    Kept beside the model the first time (shape inference over every model was most of a warm node-test
+    run's judging); a sidecar that cannot be read or written is computed again.
+    """
+    sidecar = model_path.with_name(OPS_FILE)
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return tuple(OpUse(op, dtype) for op, dtype in json.loads(sidecar.read_text()))
     try:
-        return op_uses(model_path.read_bytes())
+        ops = op_uses(model_path.read_bytes())
     except Exception:
         return ()
+    with contextlib.suppress(OSError):
+        tmp = sidecar.with_name(f".{OPS_FILE}.{os.getpid()}")
+        tmp.write_text(json.dumps([[u.op, u.dtype] for u in ops]))
+        os.replace(tmp, sidecar)
+    return ops
 
 
 def run_instance(

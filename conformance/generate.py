@@ -153,14 +153,22 @@ def _accepts_cache_dir(loader: Any) -> bool:
         return False
 
 
-def discover_cases(cache_dir: Path | None = None) -> list[Case]:
+def discover_cases(cache_dir: Path | None = None, patterns: str | Sequence[str] | None = None) -> list[Case]:
     """Every case of every installed case pack, built-in included, via entry points.
 
     A pack whose loader takes `cache_dir` (the onnx-node pack keeps its store
     there) is given the run's artifact cache; the others are called bare.
+    Where every one of `patterns` (the selection `select_cases` gets next)
+    starts with a pack's entry-point name and a slash (`onnx-node/*`), only
+    those packs load: ONNX's node tests need not import torch for the
+    generated library.
     """
     found: dict[str, Case] = {}
-    for ep in sorted(entry_points(group=CASES_GROUP), key=lambda e: e.name):
+    eps = sorted(entry_points(group=CASES_GROUP), key=lambda e: e.name)
+    only = packs_named(patterns, [e.name for e in eps])
+    for ep in eps:
+        if only is not None and ep.name not in only:
+            continue
         try:
             loaded = ep.load()
             if callable(loaded):
@@ -177,6 +185,21 @@ def discover_cases(cache_dir: Path | None = None) -> list[Case]:
                 raise CaseError(f"case {c.path!r} is defined twice (pack {ep.name!r})")
             found[c.path] = c
     return list(found.values())
+
+
+def packs_named(patterns: str | Sequence[str] | None, names: Sequence[str]) -> set[str] | None:
+    """The packs every pattern names by its leading `NAME/`, or None where one does not (load them all)."""
+    if not patterns:
+        return None
+    if isinstance(patterns, str):
+        patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+    named = set()
+    for pattern in patterns:
+        head = pattern.split("/", 1)[0]
+        if "/" not in pattern or head not in names or any(ch in head for ch in "*?["):
+            return None
+        named.add(head)
+    return named
 
 
 #: Cases with this tag run only when a pattern names them (ONNX's ~1,880 node tests, say):

@@ -98,7 +98,7 @@ def instance_of(run_options: dict[str, Any], case_id: str) -> CaseInstance:
     """The instance a recorded result ran, drawn again from the run's own options (same seed, same id)."""
     options = RunOptions.from_dict(run_options)
     path = case_id.split("[", 1)[0]
-    (case,) = select_cases(discover_cases(Path(options.cache_dir)), path, include_opt_in=True)
+    (case,) = select_cases(discover_cases(Path(options.cache_dir), path), path, include_opt_in=True)
     for mode in options.value_modes:
         for instance in draw_instances(
             case, seed=options.seed, max_examples=options.max_examples, values=mode, cover=options.cover

@@ -68,7 +68,7 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     clock = StageClock()
     exported = shared = 0
     cache = ArtifactCache(Path(job.cache_dir))
-    (case,) = select_cases(discover_cases(Path(job.cache_dir)), job.path, include_opt_in=True)
+    (case,) = select_cases(discover_cases(Path(job.cache_dir), job.path), job.path, include_opt_in=True)
     with clock.stage("draw"):
         modes = [Values(m) for m in job.modes]
         examples = for_drawing(Path(job.replay_db)) if job.replay_db else None

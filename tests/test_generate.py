@@ -331,3 +331,21 @@ def test_plain_values_stay_finite_where_the_case_range_passes_the_dtype(dtype: s
         warnings.simplefilter("error")
         values = make_values(7, (4096,), numpy_dtype(dtype), -1e5, 1e5, Values.PLAIN)
     assert np.isfinite(values.astype(np.float32)).all(), f"make_values({dtype}, -1e5..1e5, plain) holds inf"
+
+
+def test_a_selection_naming_one_pack_loads_that_pack_alone() -> None:
+    """ONNX's node tests need no torch: `onnx-node/*` must not import the generated library (issue 16)."""
+    from conformance.generate import packs_named
+
+    names = ["builtin", "onnx-node"]
+    assert packs_named("onnx-node/*", names) == {"onnx-node"}
+    assert packs_named(["onnx-node/test_abs*", "onnx-node/test_add"], names) == {"onnx-node"}
+    for mixed in ("onnx-node/*,relu", "*/test_abs", "elementwise/add", None, ""):
+        assert packs_named(mixed, names) is None, mixed
+    script = (
+        "import sys\nfrom conformance.generate import discover_cases, select_cases\n"
+        "cases = select_cases(discover_cases(None, 'onnx-node/test_abs*'), 'onnx-node/test_abs*', include_opt_in=True)\n"
+        "assert cases and 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:3]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

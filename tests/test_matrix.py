@@ -80,3 +80,27 @@ def test_unsupported_blames_the_op_the_message_names() -> None:
     m = build([r], TWO)
     assert m.cell(("Add", 18, "float32"), "onnxruntime").status == UNSUPPORTED
     assert m.cell(("Relu", 18, "float32"), "onnxruntime").status == "untested"
+
+
+def test_a_models_ops_are_kept_beside_it_and_read_back(tmp_path: Path) -> None:
+    """A warm run reads each model's (op, dtype) kinds from a sidecar instead of inferring shapes again."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from conformance.engine import OPS_FILE, graph_ops
+
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [value("x", TensorProto.FLOAT, [2])],
+        [value("y", TensorProto.FLOAT, [2])],
+    )
+    path = tmp_path / "model.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    first = graph_ops(path)
+    assert [(u.op, u.dtype) for u in first] == [("Relu", "float32")]
+    assert (tmp_path / OPS_FILE).exists()
+    path.write_bytes(b"not a model any more")  # read back from the sidecar, not the model
+    assert graph_ops(path) == first
+    assert graph_ops(tmp_path / "nowhere" / "model.onnx") == ()
