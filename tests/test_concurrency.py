@@ -131,9 +131,14 @@ def test_a_killed_nightly_resumes_to_the_whole_run(
     assert stopped.status == "running", "a killed run must not look complete"
     assert len(kept) >= seen and set(kept) <= set(whole_run)
 
-    resumed = conformance("run", "--quiet", "--resume", "latest", "--db", str(db))
+    # The nightly finishes what it started, in its own series, and writes its reports as an unbroken one would.
+    out = tmp_path / "resumed"
+    resumed = conformance(
+        "nightly", "--quiet", "--resume", "latest", "--db", str(db), "--out-root", str(out), "--no-reduce"
+    )
     assert resumed.returncode in (0, 1), f"killed at {len(kept)} results: {resumed.stderr[-3000:]}"
     with Store(db) as store:
         (run,) = store.runs()
-    assert run.id == stopped.id and run.status == "complete"
+    assert run.id == stopped.id and run.status == "complete" and run.profile == f"nightly:{FIRST}"
+    assert (out / "latest" / "report.json").exists()
     assert _keys(db, run.id) == whole_run, f"killed at {len(kept)}/{len(whole_run)} results, resumed to a different run"

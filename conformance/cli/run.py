@@ -109,15 +109,19 @@ def add_run_options(p: argparse.ArgumentParser, preset: str | None = None) -> No
     add_expectations(p, "known-failures file turning expected failures into xfail")
 
 
+def add_resume(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help=f"finish a stopped {what} (id or 'latest') with its own options; what it recorded stays",
+    )
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="generate, export, run and judge cases; record and report")
     add_run_options(p)
     p.add_argument("--out", type=Path, help="write the reports into this folder")
-    p.add_argument(
-        "--resume",
-        metavar="RUN_ID",
-        help="finish a stopped run (id or 'latest') with its own options; what it recorded stays",
-    )
+    add_resume(p, "run")
     p.add_argument(
         "--failed",
         metavar="RUN_ID",
@@ -143,6 +147,7 @@ def register(sub: Any) -> None:
         help="skip localizing and reducing the findings (`conformance findings --reduce` does it later)",
     )
     p.add_argument("--budget", type=float, default=30.0, help="seconds to localize one finding (default: 30)")
+    add_resume(p, "nightly run")
     p.set_defaults(func=cmd_nightly)
 
 
@@ -278,12 +283,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.failed:
         options = _failed_options(args)
     if args.resume:
-        from ..engine import RunOptions
-
-        db = db_path(args.db)
-        with Store(db) as store:
-            stopped = store.run(args.resume)
-        options, run_id = RunOptions.from_dict(stopped.options, db=db, command=stopped.command), stopped.id
+        options, run_id = _resumed(args)
     console = Console(stderr=True)
     summary = _run_with_progress(options, args.quiet, console, run_id=run_id, resume=run_id is not None)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
@@ -328,6 +328,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def _resumed(args: argparse.Namespace) -> tuple[Any, str]:
+    """The options a stopped run was started with (its series too), and its id: what `--resume` finishes."""
+    from ..engine import RunOptions
+    from ..store import Store
+
+    db = db_path(args.db)
+    with Store(db) as store:
+        stopped = store.run(args.resume)
+    options = RunOptions.from_dict(stopped.options, db=db, command=stopped.command, profile=stopped.profile)
+    return options, stopped.id
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Run, record with the nightly profile, report into OUT_ROOT/<date>/ and OUT_ROOT/latest/, diff."""
     import shutil
@@ -342,8 +354,12 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from .findings import investigation_progress
 
     drift = threshold(args.threshold)
-    options = run_options(args, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
-    summary = _run_with_progress(options, args.quiet, Console(stderr=True))
+    if args.resume:
+        options, run_id = _resumed(args)
+    else:
+        options = run_options(args, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
+        run_id = None
+    summary = _run_with_progress(options, args.quiet, Console(stderr=True), run_id=run_id, resume=run_id is not None)
     with Store(options.db) as store:
         record = store.run(summary.run_id)
         dated = args.out_root / record.started[:10]
