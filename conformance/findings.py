@@ -208,6 +208,14 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         ran = sum(
             p.outcome in (Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL) for p in voters.values()
         )
+        if result.oracle is OracleAgreement.NO_SPEC and voters and not ran:
+            # tract aborting on the Pad torch wrote for `unfold`, which onnxruntime rejects and the reference
+            # evaluator cannot run: the graph is the root cause; dying on it is the backend's lesser fault.
+            return Attribution(
+                Party.EXPORTER,
+                f"{outcome} on {result.backend}, but none of {len(voters)} other backends nor the ONNX reference "
+                f"evaluator can run the graph torch's {result.exporter} exporter wrote: the exported model is invalid",
+            )
         return Attribution(
             Party.BACKEND, f"{outcome} on {result.backend}; {ran} of {len(voters)} other backends ran the same graph"
         )

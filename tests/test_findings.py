@@ -309,6 +309,24 @@ def test_a_graph_finding_becomes_each_backends_own_way_of_failing_in_expectation
         assert apply(r, known).outcome is Outcome.XFAIL, r
 
 
+def test_a_crash_on_a_graph_no_one_can_run_is_the_exporters() -> None:
+    """tract aborts on the Pad torch writes for `unfold`; onnxruntime rejects it and the reference evaluator
+    cannot run it: the graph is the root cause. Where another backend ran the graph, the crash is tract's."""
+
+    def graph(onnxruntime: Outcome) -> list:
+        return [
+            make_result("pool/unfold[aaaaaaaaaaaa]", Outcome.CRASH, backend="tract", oracle=OracleAgreement.NO_SPEC,
+                        message="worker died (killed by signal SIGABRT): thread panicked at pad.rs:1:1: index"),
+            make_result("pool/unfold[aaaaaaaaaaaa]", onnxruntime, backend="onnxruntime",
+                        oracle=OracleAgreement.NO_SPEC, message="Fail: Load model failed: Pads has incorrect number"),
+        ]  # fmt: skip
+
+    crash = next(f for f in cluster(graph(Outcome.LOAD_FAIL)) if f.outcome == "crash")
+    assert crash.party == Party.EXPORTER and "exported model is invalid" in crash.evidence, crash
+    ran = next(f for f in cluster(graph(Outcome.PASS)) if f.outcome == "crash")
+    assert ran.party == Party.BACKEND and ran.backend == "tract", ran
+
+
 def test_an_entry_dtype_reads_the_dtype_a_conversion_starts_from() -> None:
     """cast cases name their dtype `from`; findings and expectations read it alike."""
     from conformance.expectations import apply, dumps, parse
