@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -88,12 +90,33 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared}
 
 
+#: Seconds between a pool process's checks that the driver is still alive.
+ORPHAN_CHECK_S = 1.0
+
+
+def outlive_not(driver: int) -> None:
+    """Make this pool process exit once the driver is gone.
+
+    A driver killed outright (SIGKILL, a CI job's time limit) cannot shut its pool down, and an orphaned pool
+    process would go on exporting the whole selection for hours.
+    """
+
+    def watch() -> None:
+        while os.getppid() == driver:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="outlive-not", daemon=True).start()
+
+
 class Prefetcher:
     """The pool and the futures of the cases submitted to it, in the order the driver will need them."""
 
     def __init__(self, jobs: Sequence[CaseJob], workers: int) -> None:
         # spawn, not fork: the driver holds torch's thread pools, a SQLite connection and the progress thread.
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=outlive_not, initargs=(os.getpid(),)
+        )
         self._futures: dict[str, Future[dict[str, Any]]] = {j.path: self._pool.submit(prefetch_case, j) for j in jobs}
 
     def wait(self, path: str) -> Mapping[str, Any]:

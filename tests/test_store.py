@@ -211,3 +211,44 @@ def test_a_version_2_store_is_rebuilt_to_key_results_by_opset(tmp_path: Path) ->
         assert sorted(r.opset for r in store.results("plain")) == [17, 18, 21], "three opsets, three rows"
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_driver_leaves_no_export_process_behind(tmp_path: Path) -> None:
+    """SIGKILL (a CI time limit) gives the driver no chance to shut its export pool down: each pool process
+    notices its parent is gone and exits, instead of exporting the selection for hours as an orphan."""
+    cases = "activation/relu,activation/relu6,transcendental/exp,transcendental/tanh,elementwise/add"
+    proc = subprocess.Popen(
+        [str(BIN / "conformance"), "run", "--cases", cases, "--backends", "reference", "--max-examples", "6",
+         "--seed", "9", "--export-workers", "1", "--db", str(tmp_path / "r.sqlite"), "--cache-dir",
+         str(tmp_path / "cache"), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+    )  # fmt: skip
+    pool: list[int] = []
+    deadline = time.monotonic() + 120
+    while not pool and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        pool = [p for p in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert pool, "the run started no export pool process"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pool):
+        time.sleep(0.2)
+    alive = [p for p in pool if Path(f"/proc/{p}").exists()]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f"export pool process(es) {alive} outlived their killed driver"
