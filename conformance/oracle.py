@@ -10,7 +10,10 @@ import copy
 import faulthandler
 import os
 import pickle
+import select
 import signal
+import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -34,6 +37,12 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
     caller down. Special and wide integer inputs meet that quotient on purpose,
     so their oracles and torchscript's tracing (which runs the module) run here.
     An exception in the child comes back as a RuntimeError with its text.
+
+    GNU OpenMP is not fork-safe: a child entering a parallel region after the
+    parent ran one waits forever at the team barrier (seen in a nightly's export
+    pool: softmax in the child, hung for hours). The child therefore computes on
+    one thread, which keeps torch out of OpenMP; and a child that still gives
+    no answer within `CHILD_TIMEOUT_S` is killed and reported as hung.
     """
     read, write = os.pipe()
     with warnings.catch_warnings():
@@ -43,6 +52,9 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
         os.close(read)
         faulthandler.disable()  # a trap here is the expected news, reported by the parent: no dump
         try:
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                torch.set_num_threads(1)
             try:
                 payload = pickle.dumps(("ok", fn(*args)))
             except BaseException as exc:
@@ -53,7 +65,11 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
             os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as inp:
-        data = inp.read()
+        data, hung = _read_within(inp, CHILD_TIMEOUT_S)
+    if hung:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise ChildCrashed(f"torch's child process gave no answer within {CHILD_TIMEOUT_S:g} s (hung); killed")
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
@@ -64,6 +80,24 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
     if kind == "error":
         raise RuntimeError(value)
     return value
+
+
+#: Seconds a forked torch computation may take before it is taken for hung (a plain one takes milliseconds).
+CHILD_TIMEOUT_S = 120.0
+
+
+def _read_within(stream: Any, timeout: float) -> tuple[bytes, bool]:
+    """Everything the child writes until it closes the pipe, and whether the deadline came first."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([stream], [], [], left)[0]:
+            return b"".join(chunks), True
+        chunk = os.read(stream.fileno(), 1 << 16)
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
 
 
 def needs_child(inputs: Sequence[np.ndarray], values: str) -> bool:

@@ -141,6 +141,38 @@ def test_torch_trapping_on_int_min_by_minus_one_costs_the_instance_not_the_proce
         in_child(lambda: 1 // 0)
 
 
+OPENMP_AFTER_FORK = """
+import torch
+from conformance.oracle import in_child
+torch.set_num_threads(2)
+x = torch.randn(4096, 512)
+torch.softmax(x, -1)  # the parent runs an OpenMP parallel region first
+print(in_child(lambda: float(torch.softmax(x, -1).sum())))
+"""
+
+
+def test_a_forked_torch_child_does_not_hang_in_openmp() -> None:
+    """GNU OpenMP is not fork-safe: after the parent ran a parallel region, the child's softmax waited at the
+    team barrier forever (a nightly's export pool hung on it for hours)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", OPENMP_AFTER_FORK], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and float(done.stdout) > 0, done.stderr[-2000:]
+
+
+def test_a_hung_child_is_killed_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from conformance import oracle
+
+    monkeypatch.setattr(oracle, "CHILD_TIMEOUT_S", 1.0)
+    started = time.monotonic()
+    with pytest.raises(oracle.ChildCrashed, match="hung"):
+        oracle.in_child(time.sleep, 30)
+    assert time.monotonic() - started < 10
+
+
 def test_value_modes_share_one_export_and_weights_keep_models_apart(tmp_path: Path) -> None:
     """Plain, special and wide draws of one instance differ only in values: the exporter runs once."""
     from conformance.export import model_key
