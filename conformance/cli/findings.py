@@ -53,7 +53,7 @@ def investigation_progress(store: Any, run_id: str, *, quiet: bool) -> Iterator[
     from ..findings import cluster
 
     with progress_steps("localize and reduce", quiet=quiet) as steps:
-        if not quiet:
+        if steps.shown:  # clustering a large run takes seconds: only a bar needs the count
             steps.total(len(cluster(store.results(run_id))))
 
         def step(line: str) -> None:

@@ -193,6 +193,11 @@ class Steps:
     def __init__(self, bar: Any = None, task: Any = None, *, echo: bool = True) -> None:
         self._bar, self._task, self._echo = bar, task, echo
 
+    @property
+    def shown(self) -> bool:
+        """Whether there is a bar: what only a bar needs (a total that costs a pass over the store) waits on it."""
+        return self._bar is not None
+
     def line(self, text: str) -> None:
         if self._bar is not None:
             self._bar.console.print(text, markup=False, soft_wrap=True, highlight=False)

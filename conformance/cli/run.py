@@ -250,13 +250,13 @@ def matrix_origins(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
     }
 
 
-def _run_with_progress(options: Any, quiet: bool, console: Any, **kwargs: Any) -> Any:
+def _run_with_progress(options: Any, quiet: bool, **kwargs: Any) -> Any:
     """The engine's run, with a progress bar on a terminal (a bar in a log file is noise)."""
     from ..engine import Progress, run
 
-    if quiet or not console.is_terminal:
-        return run(options, **kwargs)
     with progress_steps("drawing", quiet=quiet) as steps:
+        if not steps.shown:
+            return run(options, **kwargs)
 
         class _BarProgress(Progress):
             def planned(self, total: int) -> None:
@@ -285,7 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         options, run_id = _resumed(args)
     console = Console(stderr=True)
-    summary = _run_with_progress(options, args.quiet, console, run_id=run_id, resume=run_id is not None)
+    summary = _run_with_progress(options, args.quiet, run_id=run_id, resume=run_id is not None)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(summary.counts.items()))
     console.print(f"run {summary.run_id}: {len(summary.results)} results ({counts or 'none'})")
     console.print(
@@ -344,8 +344,6 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     """Run, record with the nightly profile, report into OUT_ROOT/<date>/ and OUT_ROOT/latest/, diff."""
     import shutil
 
-    from rich.console import Console
-
     from ..findings import format_text, run_findings
     from ..history import diff_results, previous_run
     from ..investigate import investigate
@@ -359,7 +357,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     else:
         options = run_options(args, profile=args.profile or (f"nightly:{args.cases}" if args.cases else "nightly"))
         run_id = None
-    summary = _run_with_progress(options, args.quiet, Console(stderr=True), run_id=run_id, resume=run_id is not None)
+    summary = _run_with_progress(options, args.quiet, run_id=run_id, resume=run_id is not None)
     with Store(options.db) as store:
         record = store.run(summary.run_id)
         dated = args.out_root / record.started[:10]
