@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from .model import (
     CaseInstance,
     Metrics,
     OpClass,
+    OpUse,
     OracleAgreement,
     Outcome,
     Result,
@@ -319,11 +320,17 @@ def judge_outputs(instance: CaseInstance, artifact: Artifact, outputs: Sequence[
 
 
 def apply_expectations(
-    results: Sequence[Result], expectations: ExpectationSet | Sequence[Expectation], run_id: str
+    results: Sequence[Result],
+    expectations: ExpectationSet | Sequence[Expectation],
+    run_id: str,
+    ops: Iterable[OpUse] | None = None,
 ) -> list[Result]:
     """Stamp each result with its run and let the known failures turn it into xfail or xpass.
 
     One function for the engine, certification and the pytest plugin: a result
-    must read the same whichever front end recorded it.
+    must read the same whichever front end recorded it. `ops`: what the graph
+    the results ran holds (one graph: one instance, exporter and opset), for
+    the entries that know a cause by its op; None where it is not known.
     """
-    return [apply_expectation(replace(r, run_id=run_id), expectations) for r in results]
+    types = None if ops is None else frozenset(u.op for u in ops)
+    return [apply_expectation(replace(r, run_id=run_id), expectations, types) for r in results]

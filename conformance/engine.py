@@ -350,8 +350,8 @@ def _run(
             )
         progress.planned(sum(len(_backends_for(i, e, o, backends, only)) for i, e, o in jobs))
 
-        def record(results: list[Result]) -> None:
-            results = apply_expectations(results, expectations, summary.run_id)
+        def record(results: list[Result], ops: tuple[OpUse, ...] | None = None) -> None:
+            results = apply_expectations(results, expectations, summary.run_id, ops)
             with clock.stage("store"):
                 store.record_many(results)
             summary.results.extend(results)
@@ -361,14 +361,17 @@ def _run(
         ops_of_model: dict[Path, tuple[OpUse, ...]] = {}  # instances sharing a model share its ops
 
         def record_ops(staged: Staged) -> None:
+            with clock.stage("store"):
+                store.record_graph_ops(
+                    summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of(staged)
+                )
+
+        def ops_of(staged: Staged) -> tuple[OpUse, ...]:
             path = staged.artifact.model_path
             if path not in ops_of_model:
                 with clock.stage("judge"):
                     ops_of_model[path] = graph_ops(path)
-            with clock.stage("store"):
-                store.record_graph_ops(
-                    summary.run_id, staged.instance.id, staged.exporter, staged.opset, ops_of_model[path]
-                )
+            return ops_of_model[path]
 
         # One instance waits on the backends while the driver judges the one
         # before it and builds the one after it: with workers, the harness's
@@ -400,7 +403,9 @@ def _run(
                     if isinstance(staged, Staged):
                         waiting = (staged, executor.submit(on, staged.artifact), on)
                     if previous is not None:
-                        record(judge_instance(previous[0], previous[1], previous[2], versions, clock))
+                        record(
+                            judge_instance(previous[0], previous[1], previous[2], versions, clock), ops_of(previous[0])
+                        )
                     if not isinstance(staged, Staged):
                         record(staged)
             status = "complete"
@@ -412,7 +417,7 @@ def _run(
                 # What the backends already ran is judged and kept, also when the run stops on an error
                 # (not on Ctrl-C: that must not wait for a slow backend).
                 if waiting is not None and status != "interrupted":
-                    record(judge_instance(waiting[0], waiting[1](), waiting[2], versions, clock))
+                    record(judge_instance(waiting[0], waiting[1](), waiting[2], versions, clock), ops_of(waiting[0]))
             finally:
                 if prefetcher is not None:
                     prefetcher.close()

@@ -15,12 +15,18 @@ A TOML file of `[[expectation]]` tables:
     message = "output <n>: *"         # optional glob over the message with numbers, paths, hashes and
                                       #   quoted names replaced (model.normalize_message)
     finding = "F0123456789"           # optional: the finding the entry was written from (`findings`)
+    op = "Celu"                       # optional glob over the op types of the instance's exported graph
+                                      #   (domain-prefixed outside ONNX's): a cause localized to one node
     flaky = false                     # optional: the outcome comes and goes
 
 An entry for a root cause rather than one instance names the case without
-its hash and carries `message`: it then matches every draw that fails that
-way, at any seed; it never turns a pass into `xpass` (a pass is no news about
-a way of failing), and `conformance findings` says when its cause is fixed.
+its hash and carries `message` or `op`: it then matches every draw that
+fails that way, at any seed; it never turns a pass into `xpass` (a pass is
+no news about a way of failing), and `conformance findings` says when its
+cause is fixed. `op` is how a wrong answer is known by its cause: its words
+("3 of 12 elements off") are the same for every cause, but the node that
+localizing found wrong alone is in the graph of every draw that meets it.
+An `op` entry matches only where the caller knows the graph's ops.
 
 A result that matches an entry naming its outcome becomes `xfail`; one that
 passes becomes `xpass` (the entry is stale) unless a matching entry is flaky.
@@ -35,7 +41,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -49,7 +55,7 @@ from .model import FAILING, Outcome, Result, normalize_message, result_dtype
 EXPECTABLE = frozenset(FAILING - {Outcome.XPASS}) | {Outcome.UNSUPPORTED}
 _KEYS = {
     "backend", "case", "outcome", "reason", "link", "backend_versions", "opset", "exporter", "dtype", "message",
-    "finding", "flaky",
+    "finding", "flaky", "op",
 }  # fmt: skip
 _REQUIRED = ("backend", "case", "outcome", "reason")
 PLACEHOLDER = "TODO: triage"
@@ -85,10 +91,19 @@ class Expectation:
     message: str = ""
     finding: str = ""
     flaky: bool = False
+    op: str = ""
     line: int = 0
 
-    def matches(self, result: Result) -> bool:
+    @property
+    def about_cause(self) -> bool:
+        """A root-cause entry: it speaks of a way of failing, not of the instances it met."""
+        return bool(self.message or self.op)
+
+    def matches(self, result: Result, ops: Collection[str] | None = None) -> bool:
+        """`ops`: the op types of the result's graph, None where unknown (then an `op` entry cannot match)."""
         if not fnmatch.fnmatchcase(result.backend, self.backend):
+            return False
+        if self.op and (ops is None or not any(fnmatch.fnmatchcase(o, self.op) for o in ops)):
             return False
         path = f"{result.category}/{result.case}"
         if self.case not in (result.case_id, path, result.case) and not any(
@@ -113,7 +128,7 @@ class Expectation:
             "outcome": [str(o) for o in self.outcomes],
             "reason": self.reason,
         }
-        for key in ("link", "backend_versions", "opset", "exporter", "dtype", "message", "finding"):
+        for key in ("link", "backend_versions", "opset", "exporter", "dtype", "op", "message", "finding"):
             if getattr(self, key):
                 entry[key] = getattr(self, key)
         if self.flaky:
@@ -160,7 +175,9 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
         for key in _REQUIRED:
             if not entry.get(key):
                 raise ExpectationError(f"{where}: missing {key!r}")
-        for key in ("backend", "case", "reason", "link", "backend_versions", "exporter", "dtype", "message", "finding"):
+        for key in (
+            "backend", "case", "reason", "link", "backend_versions", "exporter", "dtype", "message", "finding", "op",
+        ):  # fmt: skip
             if key in entry and not isinstance(entry[key], str):
                 raise ExpectationError(f"{where}: {key!r} must be a string")
         raw = entry["outcome"]
@@ -212,6 +229,7 @@ def parse(text: str, source: str = "<expectations>") -> list[Expectation]:
                 message=entry.get("message", ""),
                 finding=entry.get("finding", ""),
                 flaky=flaky,
+                op=entry.get("op", ""),
                 line=line,
             )
         )
@@ -251,31 +269,34 @@ class ExpectationSet:
                 by_case.setdefault(e.case, []).append(i)
         return cls(entries, {k: tuple(v) for k, v in by_case.items()}, tuple(patterns))
 
-    def matching(self, result: Result) -> list[Expectation]:
+    def matching(self, result: Result, ops: Collection[str] | None = None) -> list[Expectation]:
         keys = (result.case_id, f"{result.category}/{result.case}", result.case)
         candidates = set(self.patterns)
         for key in keys:
             candidates.update(self.by_case.get(key, ()))
-        return [self.entries[i] for i in sorted(candidates) if self.entries[i].matches(result)]
+        return [self.entries[i] for i in sorted(candidates) if self.entries[i].matches(result, ops)]
 
 
-def apply(result: Result, expectations: Sequence[Expectation] | ExpectationSet) -> Result:
+def apply(
+    result: Result, expectations: Sequence[Expectation] | ExpectationSet, ops: Collection[str] | None = None
+) -> Result:
     """Turn an expected failure into `xfail` and a stale expectation's pass into `xpass`.
 
     Of the entries that match, the one naming the actual outcome applies (a
     broad entry, all of a backend's float64 mismatches say, must not hide a
-    narrower one for the same result).
+    narrower one for the same result). `ops`: the op types of the result's
+    graph, for entries that name one.
     """
     if isinstance(expectations, ExpectationSet):
-        matching = expectations.matching(result)
+        matching = expectations.matching(result, ops)
     else:
-        matching = [e for e in expectations if e.matches(result)]
+        matching = [e for e in expectations if e.matches(result, ops)]
     if not matching or result.outcome is Outcome.SKIP:
         return result
     if result.outcome is Outcome.PASS:
-        # A root-cause entry (one with a message) speaks of a way of failing, not of the instances it met:
-        # a pass of the same case is no news about it. `findings` says when its cause is fixed.
-        matching = [e for e in matching if not e.message]
+        # A root-cause entry speaks of a way of failing, not of the instances it met: a pass of the same
+        # case (or of another graph holding the op) is no news about it. `findings` says when it is fixed.
+        matching = [e for e in matching if not e.about_cause]
         if not matching:
             return result
         flaky = next((e for e in matching if e.flaky), None)
@@ -307,7 +328,9 @@ def removable(entries: Sequence[Expectation], results: Iterable[Result]) -> list
     One `xpass` makes an entry suspect in one run; removal needs the evidence
     of all the runs given. Flaky entries are never removable (passing is their
     normal), nor are entries no result reached (another seed, another
-    backend): absence is not evidence.
+    backend): absence is not evidence. Nor is a root-cause entry removable by
+    a pass: that the case passed at another draw says nothing of its cause
+    (`findings` says when a cause is fixed).
     """
     index = ExpectationSet.of(entries)
     confirmed: set[int] = set()
@@ -319,7 +342,7 @@ def removable(entries: Sequence[Expectation], results: Iterable[Result]) -> list
                 confirmed.add(entry.line)
             elif actual is Outcome.PASS:
                 passed.add(entry.line)
-    return [e for e in entries if not e.flaky and e.line in passed and e.line not in confirmed]
+    return [e for e in entries if not e.flaky and not e.about_cause and e.line in passed and e.line not in confirmed]
 
 
 def unmatched(

@@ -499,12 +499,19 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
     results = list(results)
     by_key = {result_key(r): r for r in results}
     out = []
+    by_op: dict[tuple[str, ...], dict[str, Any]] = {}
     for f in findings:
         if f.status == "fixed" or not f.unexpected:
             continue
         example = f.example.get("case_id", "")
         reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
         reason += (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
+        op_entry = _op_entry(f, results)
+        if op_entry is not None:
+            key = tuple(str(v) for k, v in op_entry.items())
+            if key not in by_op:  # two findings of one op (Resize in two modes) share its entry
+                by_op[key] = {**op_entry, "finding": f.id, "reason": reason}
+            continue
         members = [by_key[k] for k in f.members if k in by_key] if f.backend == "*" else []
         said: dict[tuple[str, str], set[str]] = defaultdict(set)  # (outcome, message) -> the backends that said it
         for r in members:
@@ -525,7 +532,53 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
                 entry["finding"] = f.id
                 entry["reason"] = reason
                 out.append(entry)
-    return _across_cases(out)
+    return _across_cases(out) + list(by_op.values())
+
+
+def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
+    """The entry of a backend's wrong answer, crash or hang localized to one node: any case whose graph holds
+    that op type and fails that way on that backend, at any exporter. A wrong answer's words ("3 of 12
+    elements off") are every cause's, so the case and the normalized message, the other entries' keys, would
+    hold the next seed's draw of the same bug (another rank, another case lowering to the same node) apart.
+
+    The dtype is pinned only where a dtype is shown to matter: the message names one, or a draw of the same
+    case and settings in another dtype did not fail so. Tract's Celu ignores alpha in any dtype; the draw of
+    another dtype that passed had alpha 1, and other settings say nothing about the dtype.
+    """
+    if not f.node or "/" in f.op or f.backend == "*" or f.party != "backend":
+        return None
+    if f.outcome not in _NUMERIC and not (f.outcome in ("crash", "timeout") and not _names_its_cause(f.message)):
+        return None  # an error that names its cause has its own entry, by its words, in whichever case
+    domain = str(f.node.get("domain") or "")
+    op_type = str(f.node.get("op_type") or "")
+    if not op_type:
+        return None
+    entry: dict[str, Any] = {
+        "backend": f.backend,
+        "case": "*",
+        "op": op_type if domain in ("", "ai.onnx") else f"{domain}.{op_type}",
+    }
+    if f.dtype != "-" and (
+        _DTYPE_WORD.search(f.message) or any(_other_dtype_fared_otherwise(f, case, results) for case in f.cases)
+    ):
+        entry["dtype"] = f.dtype
+    entry["outcome"] = f.outcome
+    if f.outcome not in _NUMERIC:
+        entry["message"] = _glob_escape(f.message)
+    return entry
+
+
+def _other_dtype_fared_otherwise(f: Finding, case: str, results: Sequence[Result]) -> bool:
+    mine = {_settings(r) for r in results if r.case_id.split("[", 1)[0] == case and result_dtype(r) == f.dtype}
+    numeric = f.outcome in _NUMERIC  # where the words are any wrong answer's, the outcome alone says "so"
+    return any(
+        (str(_actual(r)) != f.outcome if numeric else not _fails_so(r, f.outcome, f.message))
+        for r in results
+        if r.case_id.split("[", 1)[0] == case
+        and r.backend == f.backend
+        and result_dtype(r) != f.dtype
+        and _settings(r) in mine
+    )
 
 
 #: Outcomes whose message is the backend's (or the exporter's) own error, which names its cause; a wrong

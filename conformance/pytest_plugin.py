@@ -353,10 +353,11 @@ class ConformanceSession:
             instance, planned.exporter, planned.opset, [backend], versions, self._cache, self.executor()
         )
         if results and results[0].outcome is not Outcome.EXPORT_FAIL:
-            # The artifact is in the cache now: its graph's ops feed the op support matrix, as a run's do.
+            # The artifact is in the cache now: its graph's ops feed the op support matrix, as a run's do, and
+            # the expectations that know a cause by its op.
             artifact = build_artifact(instance, planned.exporter, planned.opset, self._cache)
             self.graph_ops[instance.id] = graph_ops(artifact.model_path)
-        return apply_expectations(results, self.expectations(), self.run_id)
+        return apply_expectations(results, self.expectations(), self.run_id, self.graph_ops.get(instance.id))
 
     def record(self, results: Sequence[Result]) -> None:
         """Results of one item, with the ops of the graphs they ran."""

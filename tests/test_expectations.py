@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import RunOptions, run
-from conformance.expectations import ExpectationError, apply, builtin_path, load, parse, removable
+from conformance.expectations import ExpectationError, apply, builtin_path, dumps, load, parse, removable
 from conformance.model import Outcome, Result
 
 from .conftest import conformance, make_result
@@ -223,3 +223,38 @@ def test_a_root_cause_entry_matches_its_message_at_any_instance_and_never_a_pass
         "a pass says nothing of a way of failing: never xpass"
     )
     assert entry.entry()["finding"] == "F0123456789"
+
+
+def test_an_op_entry_matches_any_case_whose_graph_holds_the_op_and_never_a_pass() -> None:
+    """A wrong answer is known by the node localizing found wrong: its words are every wrong answer's."""
+    (entry,) = parse(
+        '[[expectation]]\nbackend = "tract"\ncase = "*"\nop = "Celu"\noutcome = "mismatch"\n'
+        'finding = "F0123456789"\nreason = "backend: Celu ignores alpha"\n'
+    )
+    celu = make_result("activation/celu[abc]", Outcome.MISMATCH, backend="tract", message="output 0: 3 of 4 off")
+    elsewhere = make_result("model/mlp[def]", Outcome.MISMATCH, backend="tract", message="output 0: 1 of 9 off")
+    assert apply(celu, [entry], {"Celu"}).outcome is Outcome.XFAIL
+    assert apply(elsewhere, [entry], {"MatMul", "Celu", "Add"}).outcome is Outcome.XFAIL, "any case holding it"
+    assert apply(elsewhere, [entry], {"MatMul", "Add"}).outcome is Outcome.MISMATCH, "another cause stands out"
+    assert apply(celu, [entry]).outcome is Outcome.MISMATCH, "graph ops unknown: an op entry cannot match"
+    assert apply(replace(celu, backend="onnxruntime"), [entry], {"Celu"}).outcome is Outcome.MISMATCH
+    passed = make_result("activation/celu[abc]", Outcome.PASS, backend="tract")
+    assert apply(passed, [entry], {"Celu"}).outcome is Outcome.PASS, "a pass says nothing of a cause"
+    assert parse(dumps([entry.entry()]))[0].op == "Celu", "written back, it reads the same"
+
+
+def test_a_run_applies_an_op_entry_to_the_graphs_that_hold_the_op(options: RunOptions, tmp_path: Path) -> None:
+    """The engine hands each graph's ops to the expectations: tract's Relu maps NaN to 0 in every case whose
+    exported graph holds a Relu, and one entry for the op knows that cause at any seed and case."""
+    pytest.importorskip("tract")
+    path = tmp_path / "expectations.toml"
+    path.write_text(
+        '[[expectation]]\nbackend = "tract"\ncase = "*"\nop = "Relu"\noutcome = "special"\n'
+        'reason = "backend: tract maps NaN to 0 in Relu"\n'
+    )
+    summary = run(
+        replace(options, cases="relu", backends="tract", values=("special",), max_examples=2, expectations=path)
+    )
+    outcomes = {r.outcome for r in summary.results}
+    assert Outcome.XFAIL in outcomes and not outcomes & {Outcome.SPECIAL, Outcome.XPASS}, summary.results
+    assert all(r.waiver and r.waiver["op"] == "Relu" for r in summary.results if r.outcome is Outcome.XFAIL)

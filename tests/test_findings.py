@@ -404,3 +404,37 @@ def test_one_backend_error_in_the_same_words_across_cases_is_one_entry_for_any_c
         for c in ("reshape", "tile")
     ]  # fmt: skip
     assert {e["case"] for e in expectation_entries(cluster(vague), vague)} == {"shape/reshape", "shape/tile"}
+
+
+def test_a_wrong_answer_localized_to_a_node_is_expected_by_its_op_in_any_case_and_dtype() -> None:
+    """tract's Celu ignores alpha: the next seed draws it in float32 where this run drew float64, and in a
+    graph of another rank (other words); the op entry written from the localized finding holds both."""
+    from conformance.expectations import apply, dumps, parse
+    from conformance.findings import expectation_entries, localized, result_key
+    from conformance.store import Localized
+
+    results = [
+        *_graph("activation/celu[aaaaaaaaaaaa]", {"tract": Outcome.MISMATCH, "onnxruntime": Outcome.PASS},
+                params={"dtype": "float64", "alpha": 2.0}),
+        *_graph("activation/celu[bbbbbbbbbbbb]", {"tract": Outcome.PASS, "onnxruntime": Outcome.PASS},
+                params={"dtype": "float32", "alpha": 1.0}),
+    ]  # fmt: skip
+    (found,) = cluster(results)
+    node = {"index": 0, "name": "n0", "op_type": "Celu", "domain": "", "attributes": {"alpha": 2.0}}
+    loc = Localized(found.id, result_key(results[0]), "node", "Celu", node, "Celu alone is wrong", None, 1.0)
+    (finding,) = localized(results, [loc])
+    (entry,) = expectation_entries([finding], results)
+    assert entry["op"] == "Celu" and entry["case"] == "*" and entry["backend"] == "tract", entry
+    assert "dtype" not in entry and "message" not in entry and "exporter" not in entry, entry
+    known = parse(dumps([entry]))
+    later = make_result("model/mlp[cccccccccccc]", Outcome.MISMATCH, backend="tract", exporter="torchscript",
+                        message="output 0: 1 of 3 elements off; worst at output 0 [0, 1, 2]: got 1.0, expected 2.0",
+                        params={"dtype": "float32"})  # fmt: skip
+    assert apply(later, known, {"Gemm", "Celu"}).outcome is Outcome.XFAIL
+    assert apply(later, known, {"Gemm", "Relu"}).outcome is Outcome.MISMATCH, "a graph without Celu: a new cause"
+
+    # Where a draw of the same case and settings in another dtype passed, the dtype is the cause's.
+    pinned = [*results[:2], *_graph("activation/celu[dddddddddddd]", {"tract": Outcome.PASS},
+                                    params={"dtype": "float32", "alpha": 2.0})]  # fmt: skip
+    (entry,) = expectation_entries(localized(pinned, [loc]), pinned)
+    assert entry["op"] == "Celu" and entry["dtype"] == "float64", entry

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..layout import MODEL
 from ..model import FAILING, Backend, Outcome, Result
 from .materialize import Materialized, materialized_for, prebuilt_case
 from .profile import Profile, ProfileEntry, sha256
@@ -308,6 +309,7 @@ def run_instances(
     from ..engine import Progress, RunOptions, run
     from ..execute import DEFAULT_TIMEOUT_S
     from ..generate import prebuilt_instances
+    from ..graphs import op_uses
 
     profile = materialized.profile
     entries = [profile.instances[i] for i in indices]
@@ -318,7 +320,9 @@ def run_instances(
     def record(position: int, result: Result) -> BundleResult:
         entry = entries[position]
         named = replace(result, case_id=entry.id, exporter=entry.exporter, opset=entry.opset)
-        (judged,) = apply_expectations([named], expectations, named.run_id)
+        # What the graph holds, for the entries that know a cause by its op.
+        ops = op_uses((materialized.folders[indices[position]] / MODEL).read_bytes())
+        (judged,) = apply_expectations([named], expectations, named.run_id, ops)
         return BundleResult(indices[position], entry, judged)
 
     class _Progress(Progress):
