@@ -615,6 +615,8 @@ def _names_an_op(message: str) -> bool:
     an implementation for ConvTranspose(11)"): then it is that operator's, in whichever case it shows."""
     if re.search(r"'(aten|prims)\.[^']+'", message):
         return True  # torch's operator, as the exporter names it
+    if re.search(r"#<n> (?:<name> )?[A-Z][A-Za-z]+\d*\b", message):
+        return True  # tract's node reference, `#3 "n0" IsNan`: the word after it is the node's op, in tract's name
     return any(w in _onnx_op_types() for w in re.findall(r"[A-Z][A-Za-z]+", message))
 
 
