@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -96,7 +97,38 @@ def _fd_to_null(fd: int) -> Iterator[None]:
 DynamicAxes = tuple[Mapping[int, str], ...] | None
 
 
-def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes) -> bytes:
+@functools.cache
+def _torchlib_registry(opset_version: int, build: Callable[..., Any]) -> Any:
+    """torch's table of ONNX functions for an opset, built once per process.
+
+    `torch.onnx.export` builds it again on every call: onnxscript parses the
+    source of some 1,500 torchlib functions each time, 60% of exporting a
+    small case. The table depends on torch and the opset alone, and exporting
+    only reads it, so the same one serves every export; a test checks that
+    the models it gives are byte for byte the ones a fresh table gives.
+    """
+    from torch.onnx._internal.exporter import _registration
+
+    return build(_registration.ONNXRegistry, opset_version=opset_version)
+
+
+@contextlib.contextmanager
+def _reused_registry() -> Iterator[None]:
+    """`ONNXRegistry.from_torchlib` answering from `_torchlib_registry` while one export runs."""
+    from torch.onnx._internal.exporter import _constants, _registration
+
+    cls = _registration.ONNXRegistry
+    original = cls.__dict__["from_torchlib"]
+    cls.from_torchlib = classmethod(  # type: ignore[method-assign]
+        lambda _cls, opset_version=_constants.TORCHLIB_OPSET: _torchlib_registry(opset_version, original.__func__)
+    )
+    try:
+        yield
+    finally:
+        cls.from_torchlib = original  # type: ignore[method-assign]
+
+
+def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes, reuse: bool = True) -> bytes:
     import torch
 
     shapes = None
@@ -106,16 +138,17 @@ def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int, dynamic: Dyna
             {axis: dims.setdefault(name, torch.export.Dim(name)) for axis, name in axes.items()} or None
             for axes in dynamic
         )
-    program = torch.onnx.export(
-        module,
-        args,
-        dynamo=True,
-        external_data=False,
-        opset_version=opset,
-        verbose=False,
-        optimize=True,
-        dynamic_shapes=shapes,
-    )
+    with _reused_registry() if reuse else contextlib.nullcontext():
+        program = torch.onnx.export(
+            module,
+            args,
+            dynamo=True,
+            external_data=False,
+            opset_version=opset,
+            verbose=False,
+            optimize=True,
+            dynamic_shapes=shapes,
+        )
     return program.model_proto.SerializeToString()
 
 
