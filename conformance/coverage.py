@@ -6,6 +6,10 @@ draw, measured from the draws alone (nothing is exported).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,37 +127,76 @@ def measure(
     }
 
 
+def _drawing_fingerprint() -> str:
+    """What a case's draws depend on besides its own source: the drawing code and Hypothesis' version."""
+    import hypothesis
+    import numpy
+
+    from . import casekit, dtypes, generate, tensors
+
+    h = hashlib.sha256(f"{hypothesis.__version__}:{numpy.__version__}".encode())
+    for module in (generate, casekit, dtypes, tensors):
+        h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest()
+
+
 def parameters(
-    cases: Sequence[Case], *, seed: int, max_examples: int, cover: Cover | str = Cover.NONE
+    cases: Sequence[Case],
+    *,
+    seed: int,
+    max_examples: int,
+    cover: Cover | str = Cover.NONE,
+    cache_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Per case, each choice and boolean with every value it offers, the values drawn, and those never drawn.
 
     Drawn as a run draws its plain instances (the other value modes draw the
-    same parameters); prebuilt cases have none.
+    same parameters); prebuilt cases have none. Covering draws are most of
+    the time (Hypothesis tries each forced value ten times); a case's row is
+    a function of its source, the drawing code and the options, so with
+    `cache_dir` it is kept under `params/` there and read back while those
+    are unchanged.
     """
-    import json
-
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, default=str))
-
+    fingerprint = _drawing_fingerprint() if cache_dir is not None else ""
     rows = []
     for case in cases:
         if case.prebuilt is not None:
             continue
-        drawn = draw_covering(case, seed=seed, max_examples=max_examples, cover=Cover(cover))
-        rows.append(
-            {
-                "case": case.path,
-                "instances": len(drawn.instances),
-                "parameters": [
-                    {
-                        "label": p.label,
-                        "values": plain(list(p.values)),
-                        "drawn": plain(list(p.drawn)),
-                        "never": plain(list(p.missing)),
-                    }
-                    for p in drawn.coverage()
-                ],
-            }
-        )
+        if cache_dir is None:
+            rows.append(_parameter_row(case, seed, max_examples, Cover(cover)))
+            continue
+        key = hashlib.sha256(
+            json.dumps([fingerprint, case.path, case.source_hash, seed, max_examples, str(cover)]).encode()
+        ).hexdigest()
+        path = Path(cache_dir) / "params" / key[:2] / f"{key}.json"
+        with contextlib.suppress(OSError, ValueError):
+            rows.append(json.loads(path.read_text()))
+            continue
+        row = _parameter_row(case, seed, max_examples, Cover(cover))
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(row))
+            os.replace(tmp, path)
+        rows.append(row)
     return rows
+
+
+def _parameter_row(case: Case, seed: int, max_examples: int, cover: Cover) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    drawn = draw_covering(case, seed=seed, max_examples=max_examples, cover=cover)
+    return {
+        "case": case.path,
+        "instances": len(drawn.instances),
+        "parameters": [
+            {
+                "label": p.label,
+                "values": plain(list(p.values)),
+                "drawn": plain(list(p.drawn)),
+                "never": plain(list(p.missing)),
+            }
+            for p in drawn.coverage()
+        ],
+    }

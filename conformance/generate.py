@@ -432,11 +432,11 @@ class Draw:
         earlier = {k: self.params[k] for k in self.domains if k != label and k in self.params}
         for o in options:
             self.contexts.setdefault(context_key(label, o), earlier)
-        known = self.domains.setdefault(label, [])
-        known.extend(o for o in options if not any(same_value(o, k) for k in known))
+        _add_new(self.domains.setdefault(label, []), options)
         if label in self.force:
+            forced = value_key(self.force[label])
             for o in options:
-                if same_value(o, self.force[label]):
+                if value_key(o) == forced:
                     self.params[label] = o
                     return True, o
         return False, None
@@ -576,6 +576,21 @@ def same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and _stable_json(a) == _stable_json(b)
 
 
+def value_key(value: Any) -> tuple[str, str]:
+    """What `same_value` compares, as a key: two values are the same when their keys are equal."""
+    return type(value).__name__, _stable_json(value)
+
+
+def _add_new(known: list[Any], values: Iterable[Any]) -> None:
+    """Append the values `known` does not hold yet, in order (a set of keys: drawing compares thousands)."""
+    seen = {value_key(k) for k in known}
+    for v in values:
+        key = value_key(v)
+        if key not in seen:
+            seen.add(key)
+            known.append(v)
+
+
 def draw_one(
     case: Case, data: Any, *, seed: int, special_values: bool = False, values: Values | None = None
 ) -> CaseInstance:
@@ -703,8 +718,7 @@ def context_key(label: str, value: Any) -> str:
 
 def _merge(into: dict[str, list[Any]], domains: Mapping[str, Sequence[Any]]) -> None:
     for label, values in domains.items():
-        known = into.setdefault(label, [])
-        known.extend(v for v in values if not any(same_value(v, k) for k in known))
+        _add_new(into.setdefault(label, []), values)
 
 
 def draw_modes(

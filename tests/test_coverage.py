@@ -40,3 +40,24 @@ def test_coverage_json_counts_onnx_and_torch_operators(tmp_path: Path, artifact_
     assert data["onnx"]["available"] > 150
     assert {"relu", "add", "convolution"} <= set(data["torch"]["operators"])
     assert "ONNX operators exercised" in proc.stdout
+
+
+def test_parameter_coverage_is_kept_per_case_and_read_back_while_nothing_it_depends_on_changed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Covering draws take most of `coverage --params`; a warm call reads the rows, and other options draw."""
+    import conformance.coverage as coverage
+    from conformance.generate import discover_cases, select_cases
+
+    cases = select_cases(discover_cases(), "avg_pool2d,sign")
+    first = coverage.parameters(cases, seed=0, max_examples=2, cover="each", cache_dir=tmp_path)
+    assert len(list((tmp_path / "params").rglob("*.json"))) == 2
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew again although nothing changed")
+
+    monkeypatch.setattr(coverage, "draw_covering", no_drawing)
+    assert coverage.parameters(cases, seed=0, max_examples=2, cover="each", cache_dir=tmp_path) == first
+    monkeypatch.undo()
+    coverage.parameters(cases, seed=1, max_examples=2, cover="each", cache_dir=tmp_path)
+    assert len(list((tmp_path / "params").rglob("*.json"))) == 4, "another seed is drawn, not read"

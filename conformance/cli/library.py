@@ -202,6 +202,7 @@ def cmd_export_cases(args: argparse.Namespace) -> int:
 
 def _parameter_coverage(args: argparse.Namespace) -> int:
     from ..coverage import parameters
+    from ..export import default_cache_dir
     from ..generate import discover_cases, select_cases
 
     preset = PRESETS[args.preset] if args.preset else None
@@ -210,6 +211,7 @@ def _parameter_coverage(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_examples=args.max_examples or (preset.max_examples if preset else 2),
         cover=args.cover or (preset.cover if preset else "none"),
+        cache_dir=args.cache_dir or default_cache_dir(),
     )
     if args.json_out:
         args.json_out.write_text(json.dumps(rows, indent=1))
