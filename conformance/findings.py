@@ -504,7 +504,7 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
         if f.status == "fixed" or not f.unexpected:
             continue
         example = f.example.get("case_id", "")
-        reason = f"{f.party}: {f.evidence}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
+        reason = f"{f.party}: {_brief(f.evidence)}. Finding {f.id}: {f.results} results in {len(f.instances)} instances"
         reason += (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
         op_entry = _op_entry(f, results)
         if op_entry is not None:
@@ -533,6 +533,16 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
                 entry["reason"] = reason
                 out.append(entry)
     return _across_cases(out) + list(by_op.values())
+
+
+#: Characters of a finding's evidence an expectation's reason quotes: a compiler's crash report runs to pages,
+#: and the finding's id and repro bundle keep all of it.
+REASON_EVIDENCE = 700
+
+
+def _brief(evidence: str) -> str:
+    text = " ".join(evidence.split())
+    return text if len(text) <= REASON_EVIDENCE else text[: REASON_EVIDENCE - 3].rstrip() + "..."
 
 
 def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:

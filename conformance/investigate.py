@@ -77,7 +77,9 @@ def isolated(backend: Any, timeout: float) -> Iterator[Runner]:
             artifact.model_path.write_bytes(model if isinstance(model, bytes) else model.SerializeToString())
             (execution,) = executor.submit([backend], artifact)()
             if execution.failure in DEADLY:
-                raise BackendDied(execution.message)
+                # Its first line says why (the panic); the stderr tail stays in the result, not in the evidence
+                # every finding, report row and expectation reason quotes.
+                raise BackendDied(execution.message.split("; stderr tail:", 1)[0])
             if execution.failure is not None or execution.outputs is None:
                 raise RuntimeError(execution.message or str(execution.failure))
             return list(execution.outputs)
