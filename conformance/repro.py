@@ -492,6 +492,9 @@ def issue_title(localization: Localization) -> str:
         first = localization.error.splitlines()[0]
         first = first if len(first) <= 90 else first[:87] + "..."
         return f"{backend}: {op} fails{dtype}: {first}"
+    if len(localization.actual) != len(localization.expected):
+        got, want = len(localization.actual), len(localization.expected)
+        return f"{backend}: {op} returns {got} outputs where the graph declares {want}{dtype}"
     m = localization.metrics
     condition = _condition(localization.inputs, localization.constant_inputs)
     if m is None or (m.worst_actual is None and m.worst_expected is None):
@@ -556,7 +559,13 @@ def draft_issue(localization: Localization, *, backend_version: str) -> Issue:
     else:
         lines += [_block(a) for a in localization.actual]
     m = localization.metrics
-    if m is not None and not localization.error:
+    if not localization.error and len(localization.actual) != len(localization.expected):
+        lines += [
+            "",
+            f"The graph declares {len(localization.expected)} outputs; {localization.backend} returns "
+            f"{len(localization.actual)}.",
+        ]
+    elif m is not None and not localization.error:
         lines += [
             "",
             f"Worst element: output {m.worst_output} at {list(m.worst_index)}: expected "

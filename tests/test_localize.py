@@ -440,3 +440,25 @@ def test_a_node_that_fails_only_on_its_initializers_is_localized_with_them(tmp_p
     assert [i.name for i in alone.graph.initializer] == ["w"] and [i.name for i in alone.graph.input] == ["r"]
     out = bundle_for(loc, tmp_path / "bundle", backend_version="1.5.15")
     assert check_bundle(out) == 1
+
+
+def test_an_issue_about_extra_outputs_says_how_many_instead_of_quoting_no_element() -> None:
+    """onnx2torch hands back TopK's two outputs where the graph declares one (argsort): no element is wrong."""
+    from conformance.localize import Localization, NodeInfo
+
+    node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=-1)
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]), helper.make_tensor_value_info("k", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [3])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    info = NodeInfo(0, "n0", "TopK", "", {"axis": -1}, ("x", "k"), ((3,), (1,)), ("float32", "int64"), ("v", "i"))
+    found = Localization(
+        Status.NODE, "onnx2torch", "TopK alone returns two outputs", node=info,
+        model_bytes=model.SerializeToString(), inputs=(np.zeros(3, np.float32), np.array([3])),
+        expected=(np.arange(3),), actual=(np.zeros(3, np.float32), np.arange(3)), outcome=Outcome.SHAPE,
+    )  # fmt: skip
+    issue = draft_issue(found, backend_version="1.5.15")
+    assert issue.title == "onnx2torch: TopK returns 2 outputs where the graph declares 1 (float32)", issue.title
+    assert "The graph declares 1 outputs; onnx2torch returns 2." in issue.markdown
