@@ -546,43 +546,49 @@ def _brief(evidence: str) -> str:
 
 
 def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
-    """The entry of a backend's wrong answer, crash or hang localized to one node: any case whose graph holds
-    that op type and fails that way on that backend, at any exporter. A wrong answer's words ("3 of 12
-    elements off") are every cause's, so the case and the normalized message, the other entries' keys, would
-    hold the next seed's draw of the same bug (another rank, another case lowering to the same node) apart.
+    """The entry of a backend's failure localized to one node: any case (whose graph holds that op type, for
+    a wrong answer) that fails that way on that backend, at any exporter. A wrong answer's words ("3 of 12 elements off") are
+    every cause's, so the case and the normalized message, the other entries' keys, would hold the next
+    seed's draw of the same bug (another rank, another case lowering to the same node) apart: its entry is
+    the op and the outcome. An error is its words, in any case (localizing showed they are the backend's,
+    not the case's): tract panicking in GatherND on advanced indexing, or TVM refusing IsNaN in bfloat16,
+    whichever case meets it; where its words say nothing of why ("object is not initialized"), the op too.
 
-    The dtype is pinned only where a dtype is shown to matter: the message names one, or a draw of the same
-    case and settings in another dtype did not fail so. Tract's Celu ignores alpha in any dtype; the draw of
-    another dtype that passed had alpha 1, and other settings say nothing about the dtype.
+    The dtype is pinned only where a dtype is shown to matter: the message names one, or (a wrong answer) a
+    draw of the same case and settings in another dtype did not fail so. Tract's Celu ignores alpha in any
+    dtype; the draw of another dtype that passed had alpha 1, and other settings say nothing about the dtype.
+    An error's node failed alone on the reference's values: another dtype's draw that passed held other
+    values (indices in range), so only the words pin an error's dtype.
     """
     if not f.node or "/" in f.op or f.backend == "*" or f.party != "backend":
         return None
-    if f.outcome not in _NUMERIC and not (f.outcome in ("crash", "timeout") and not _names_its_cause(f.message)):
-        return None  # an error that names its cause has its own entry, by its words, in whichever case
+    numeric = f.outcome in _NUMERIC
+    if not numeric and f.outcome not in _SAYS_WHY and f.outcome != "timeout":
+        return None
     domain = str(f.node.get("domain") or "")
     op_type = str(f.node.get("op_type") or "")
     if not op_type:
         return None
-    entry: dict[str, Any] = {
-        "backend": f.backend,
-        "case": "*",
-        "op": op_type if domain in ("", "ai.onnx") else f"{domain}.{op_type}",
-    }
+    entry: dict[str, Any] = {"backend": f.backend, "case": "*"}
+    if numeric or not _names_its_cause(f.message):
+        entry["op"] = op_type if domain in ("", "ai.onnx") else f"{domain}.{op_type}"
+    # else words that say why are the cause wherever they show: onnx2torch refusing a bfloat16 array, or tract
+    # finding no I64 kernel, fails the same way whichever node the triage run met it in.
     if f.dtype != "-" and (
-        _DTYPE_WORD.search(f.message) or any(_other_dtype_fared_otherwise(f, case, results) for case in f.cases)
+        _DTYPE_WORD.search(f.message)
+        or (numeric and any(_other_dtype_fared_otherwise(f, case, results) for case in f.cases))
     ):
         entry["dtype"] = f.dtype
     entry["outcome"] = f.outcome
-    if f.outcome not in _NUMERIC:
+    if not numeric:
         entry["message"] = _glob_escape(f.message)
     return entry
 
 
 def _other_dtype_fared_otherwise(f: Finding, case: str, results: Sequence[Result]) -> bool:
     mine = {_settings(r) for r in results if r.case_id.split("[", 1)[0] == case and result_dtype(r) == f.dtype}
-    numeric = f.outcome in _NUMERIC  # where the words are any wrong answer's, the outcome alone says "so"
     return any(
-        (str(_actual(r)) != f.outcome if numeric else not _fails_so(r, f.outcome, f.message))
+        str(_actual(r)) != f.outcome  # a wrong answer's words are any wrong answer's: the outcome alone says "so"
         for r in results
         if r.case_id.split("[", 1)[0] == case
         and r.backend == f.backend

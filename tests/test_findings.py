@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import onnx
@@ -451,3 +452,36 @@ def test_tracts_node_reference_names_the_op_whatever_its_length() -> None:
 
     (entry,) = expectation_entries(cluster(results), results)
     assert entry["case"] == "*" and "dtype" not in entry, entry  # the next seed draws isnan in float64
+
+
+def test_an_error_localized_to_a_node_is_known_by_its_words_in_any_case_and_dtype() -> None:
+    """tract panics in GatherND on advanced indexing whatever the dtype; a draw of another dtype passed with
+    indices in range, which says nothing of the dtype. The entry is the op and the words, in any case."""
+    from conformance.expectations import apply, dumps, parse
+    from conformance.findings import expectation_entries, localized, result_key
+    from conformance.store import Localized
+
+    panic = "worker died (killed by signal SIGABRT): thread '<unnamed>' (201) panicked at core/src/gather_nd.rs:72:23: assertion failed: index < dim"
+    results = [
+        *_graph("indexing/advanced_index[aaaaaaaaaaaa]", {"tract": Outcome.CRASH, "onnxruntime": Outcome.PASS},
+                message=panic, params={"dtype": "int64"}),
+        *_graph("indexing/advanced_index[bbbbbbbbbbbb]", {"tract": Outcome.PASS, "onnxruntime": Outcome.PASS},
+                params={"dtype": "uint8"}),
+    ]  # fmt: skip
+    (found,) = cluster(results)
+    node = {"index": 1, "name": "n1", "op_type": "GatherND", "domain": "", "attributes": {}}
+    loc = Localized(found.id, result_key(results[0]), "node", "GatherND", node, "GatherND dies alone", None, 1.0)
+    (entry,) = expectation_entries(localized(results, [loc]), results)
+    assert (entry["case"], entry["outcome"]) == ("*", "crash") and "op" not in entry, entry
+    assert "dtype" not in entry and "assertion failed: index < dim" in entry["message"], entry
+    later = make_result("indexing/index_put[cccccccccccc]", Outcome.CRASH, backend="tract",
+                        message=panic.replace("(201)", "(7)"), params={"dtype": "uint8"})  # fmt: skip
+    assert apply(later, parse(dumps([entry])), {"GatherND", "Unsqueeze"}).outcome is Outcome.XFAIL
+
+    # Words that say nothing of why are known by the op besides.
+    vague = [replace(r, message="RuntimeError: object is not initialized") if r.outcome is Outcome.CRASH else r
+             for r in results]  # fmt: skip
+    (found,) = cluster(vague)
+    loc = replace(loc, finding=found.id)
+    (entry,) = expectation_entries(localized(vague, [loc]), vague)
+    assert entry["op"] == "GatherND" and entry["message"] == "RuntimeError: object is not initialized", entry
