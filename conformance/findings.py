@@ -575,7 +575,7 @@ def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
     # else words that say why are the cause wherever they show: onnx2torch refusing a bfloat16 array, or tract
     # finding no I64 kernel, fails the same way whichever node the triage run met it in.
     if f.dtype != "-" and (
-        _DTYPE_WORD.search(f.message)
+        _names_dtype(f.message, f.dtype)
         or (numeric and any(_other_dtype_fared_otherwise(f, case, results) for case in f.cases))
     ):
         entry["dtype"] = f.dtype
@@ -679,8 +679,30 @@ _NUMERIC = frozenset({"mismatch", "special", "shape", "dtype", "xpass"})
 #: tract's and OpenVINO's spellings.
 _DTYPE_WORD = re.compile(
     r"\b(?:[Bb]?[Ff]loat|[Uu]?[Ii]nt|[Cc]omplex|BF|bf|[FIU])(?:\d+|<n>)(?![A-Za-z])"
-    r"|\b(?:b?float|double|half|[Bb]ool(?:ean)?|string)\b"
-)
+    r"|\b(?:bfloat|double|half|[Bb]ool(?:ean)?|string)\b"
+)  # not a bare "float": TVM's "power only applies to float" refuses bool and int32 alike
+
+
+_WIDTH = r"(?:\d+|<n>)(?![A-Za-z])"
+#: How an error may name a dtype of each kind, in numpy's, ONNX's, tract's (F32, I64), TVM's (T.float32) and
+#: OpenVINO's spellings, once numbers read `<n>`.
+_DTYPE_KIND_WORDS = {
+    "float": re.compile(rf"\b(?:[Ff]loat|F|f){_WIDTH}|\b(?:double|half)\b"),
+    "bfloat": re.compile(rf"\b(?:[Bb][Ff]loat|BF|bf){_WIDTH}|\bbfloat\b"),
+    "int": re.compile(rf"\b(?:[Ii]nt|I|i){_WIDTH}"),
+    "uint": re.compile(rf"\b(?:[Uu]int|U|u){_WIDTH}"),
+    "bool": re.compile(r"\b[Bb]ool(?:ean)?\b"),
+    "complex": re.compile(r"\b[Cc]omplex"),
+    "str": re.compile(r"\b[Ss]tring\b"),
+}
+
+
+def _names_dtype(message: str, dtype: str) -> bool:
+    """Whether an error names a dtype of `dtype`'s kind: tract's "Sigmoid does not support F64" names a
+    float64 draw's; "Bool is not a number", where an int64 draw's graph compares, names a dtype of its own."""
+    kind = re.sub(r"\d+$", "", dtype)
+    pattern = _DTYPE_KIND_WORDS.get(kind)
+    return bool(pattern.search(message)) if pattern is not None else bool(_DTYPE_WORD.search(message))
 
 
 def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: str, outcome: str, message: str) -> bool:
@@ -689,13 +711,13 @@ def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: st
     op the exporter cannot lower at all), an entry pinned to the one dtype seen would miss the same cause at
     the next seed's dtype; and a draw that differed in more than its dtype says nothing about the dtype.
 
-    An error that names a dtype is that dtype's. One that names its operator and no dtype (an exporter with
+    An error that names a dtype of its kind is that dtype's. One that names its operator and no dtype (an exporter with
     no function for `aten.sort.stable`, tract's "Sigmoid ... Caused by") is any dtype's: a draw of another dtype
     that passed differed in more than its dtype (`stable` was not drawn). Otherwise the other dtypes' results
     decide; where none ran, an error that names its cause is any dtype's, and a wrong answer, whose words are
     the same for every cause, stays pinned to its dtype.
     """
-    if _DTYPE_WORD.search(message):
+    if _names_dtype(message, f.dtype):
         return True
     if outcome not in _NUMERIC and _names_an_op(message):
         return False

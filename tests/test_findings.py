@@ -485,3 +485,14 @@ def test_an_error_localized_to_a_node_is_known_by_its_words_in_any_case_and_dtyp
     loc = replace(loc, finding=found.id)
     (entry,) = expectation_entries(localized(vague, [loc]), vague)
     assert entry["op"] == "GatherND" and entry["message"] == "RuntimeError: object is not initialized", entry
+
+
+def test_an_error_pins_its_dtype_only_when_its_words_name_a_dtype_of_that_kind() -> None:
+    from conformance.findings import _names_dtype
+
+    assert _names_dtype("Sigmoid does not support F<n>", "float64")
+    assert _names_dtype("uses datatype T.float<n> on the LHS", "float16")
+    assert _names_dtype("can't convert np.ndarray of type ml_dtypes.bfloat<n>", "bfloat16")
+    assert not _names_dtype("Evaluating #<n> <name> Eq Caused by: Bool is not a number", "int64"), "its own bool"
+    assert not _names_dtype("Impossible to unify F<n> with F<n>", "int32")
+    assert not _names_dtype("power only applies to float", "int32"), "a kind of types, not a dtype"
