@@ -423,10 +423,10 @@ def localize(
         # Nothing to compare intermediates of: each node alone, in order, says which one the backend cannot take.
         died = isinstance(exc, BackendDied)
         failed = f"{stood_in}{name} {'dies on' if died else 'cannot load or run'} the model: {error_text(exc)}"
-        everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
         return _refeed(
-            model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed, run, died
-        )
+            model, reference, _every_node(model), backend, op_class, check_signed_zero, start, time_budget, failed,
+            run, died,
+        )  # fmt: skip
     whole_verdict = _judge_values(whole, expected, op_class, check_signed_zero)
     if whole_verdict.outcome is Outcome.PASS:
         return Localization(Status.NOT_REPRODUCED, name, f"{stood_in}{name} matches the reference on the whole model")
@@ -438,9 +438,8 @@ def localize(
         got = run(exposed, inputs)
     except Exception as exc:
         failed = f"{whole_text}; with its intermediates exposed it cannot run at all: {error_text(exc)}"
-        everything = [(i, None) for i, n in enumerate(model.graph.node) if n.op_type != "Constant"]
         return _refeed(
-            model, reference, everything, backend, op_class, check_signed_zero, start, time_budget, failed, run
+            model, reference, _every_node(model), backend, op_class, check_signed_zero, start, time_budget, failed, run
         )
     got_by_name = {o.name: v for o, v in zip(exposed.graph.output, got, strict=False)}
     values = reference
@@ -460,6 +459,20 @@ def localize(
             "exposing them changed what the backend fuses or rewrites.",
         )
     return _refeed(model, values, diverging, backend, op_class, check_signed_zero, start, time_budget, whole_text, run)
+
+
+def _every_node(model: onnx.ModelProto) -> list[tuple[int, Verdict | None]]:
+    """Suspects where the model cannot run as a whole: every node in order, then its Constant nodes.
+
+    A Constant is what a lone node's constant inputs are made of, so it is tried
+    only when every other node is right alone: then the backend may be refusing
+    the Constant itself (TVM's importer reads only its `value` attribute, not
+    `value_int` or `value_ints`).
+    """
+    nodes = list(enumerate(model.graph.node))
+    return [(i, None) for i, n in nodes if n.op_type != "Constant"] + [
+        (i, None) for i, n in nodes if n.op_type == "Constant"
+    ]
 
 
 def _refeed(
@@ -536,7 +549,7 @@ def _refeed(
         }
         lead = f"{whole_text}. " if swept else ""  # where nothing ran, say so first; else the node says enough
         before = ", ".join(names[:tried])
-        inherited = f" (the nodes before it, {before}, are right alone)" if tried else ""
+        inherited = f" (the nodes tried before it, {before}, are right alone)" if tried else ""
         in_graph = (
             f"In the whole graph its output diverged: {describe_verdict(exposed_verdict)}. "
             if exposed_verdict is not None

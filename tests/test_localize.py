@@ -462,3 +462,27 @@ def test_an_issue_about_extra_outputs_says_how_many_instead_of_quoting_no_elemen
     issue = draft_issue(found, backend_version="1.5.15")
     assert issue.title == "onnx2torch: TopK returns 2 outputs where the graph declares 1 (float32)", issue.title
     assert "The graph declares 1 outputs; onnx2torch returns 2." in issue.markdown
+
+
+def test_a_constant_the_backend_cannot_take_is_the_culprit_when_every_other_node_is_right_alone() -> None:
+    """TVM's importer reads only a Constant's `value`: torch writes `value_int` for max over a dim, and every
+    other node passes alone (its constant input fed as an initializer), so the Constant itself is tried."""
+    pytest.importorskip("tvm")
+    from conformance.backends.tvm import TVM
+
+    backend = TVM()
+    const = helper.make_node("Constant", [], ["k"], value_int=0)
+    ident = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph(
+        [const, ident], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2]), helper.make_tensor_value_info("k", TensorProto.INT64, [])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        onnx.save(model, path)
+        found = localize(path, [np.ones(2, np.float32)], backend, op_class=OpClass.EXACT)
+    assert found.status is Status.NODE and found.node is not None and found.node.op_type == "Constant", found.evidence
+    assert "no value in Constant" in found.evidence
