@@ -185,6 +185,14 @@ def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
     )
 
 
+#: A load failure reported by ONNX's shape and type inference, which onnxruntime runs on every model it loads:
+#: the op schema's inference ("[ShapeInferenceError] Input rank must be >= 1 for Softmax") or its type
+#: constraints ("Type Error: Type 'tensor(bool)' of input parameter (x) of operator (IsNaN) ... is invalid").
+_SCHEMA_CHECK = re.compile(
+    r"Op \(\w+\) \[ShapeInferenceError\][^\n]{0,160}|Type Error: Type '[^']+' of input parameter[^\n]{0,160}"
+)
+
+
 def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attribution:
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
@@ -203,6 +211,15 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
             Party.BACKEND,
             f"torch and the ONNX reference evaluator diverge, and {result.backend} matches neither "
             f"(the others: {_named(_sides(voters.values()))})",
+        )
+    schema = _SCHEMA_CHECK.search(result.message) if outcome is Outcome.LOAD_FAIL else None
+    if schema is not None:
+        # ONNX's own shape and type inference (which onnxruntime runs on load) rejects the graph: the spec says it
+        # is invalid, whichever backends run it anyway (torchscript's Softmax on a 0-d tensor, dynamo's IsNaN on bool).
+        return Attribution(
+            Party.EXPORTER,
+            f"{result.backend} rejects the graph torch's {result.exporter} exporter wrote by ONNX's own op schemas "
+            f"({schema.group(0).strip()}): the exported model breaks the spec, whichever backends run it anyway",
         )
     if outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
         ran = sum(

@@ -496,3 +496,26 @@ def test_an_error_pins_its_dtype_only_when_its_words_name_a_dtype_of_that_kind()
     assert not _names_dtype("Evaluating #<n> <name> Eq Caused by: Bool is not a number", "int64"), "its own bool"
     assert not _names_dtype("Impossible to unify F<n> with F<n>", "int32")
     assert not _names_dtype("power only applies to float", "int32"), "a kind of types, not a dtype"
+
+
+def test_a_graph_that_onnx_own_inference_rejects_is_the_exporters_even_where_backends_run_it() -> None:
+    """torchscript writes Softmax on a 0-d tensor; onnxruntime's load (ONNX's shape inference) rejects it, the
+    reference evaluator and OpenVINO run it. ONNX's own schema says the graph is invalid: the exporter's."""
+    rejected = ("Fail: [ONNXRuntimeError] : 1 : FAIL : Load model from /tmp/a/model.onnx failed:Node (/Softmax) "
+                "Op (Softmax) [ShapeInferenceError] Input rank must be >= 1 for Softmax.")  # fmt: skip
+    results = _graph(
+        "reduction/softmax[aaaaaaaaaaaa]",
+        {"onnxruntime": Outcome.LOAD_FAIL, "openvino": Outcome.PASS, "reference": Outcome.PASS},
+        message=rejected,
+        exporter="torchscript",
+    )
+    (finding,) = cluster(results)
+    assert (finding.party, finding.backend, finding.exporter) == (Party.EXPORTER, "*", "torchscript"), finding
+    assert "Input rank must be >= 1 for Softmax" in finding.evidence, finding.evidence
+    typed = "InvalidGraph: [ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model from /x failed:This is an invalid model. Type Error: Type 'tensor(bool)' of input parameter (x) of operator (IsNaN) in node (n0) is invalid."
+    (finding,) = cluster(
+        _graph(
+            "comparison/isnan[bbbbbbbbbbbb]", {"onnxruntime": Outcome.LOAD_FAIL, "tract": Outcome.PASS}, message=typed
+        )
+    )
+    assert finding.party == Party.EXPORTER and "operator (IsNaN)" in finding.evidence, finding
