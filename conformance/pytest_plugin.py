@@ -151,6 +151,10 @@ def _covers(selector: str, case: str) -> bool:
     return case == named or case.startswith(named + "/")
 
 
+def _graph_of(result: Result) -> tuple[str, str, int]:
+    return result.case_id, result.exporter, result.opset
+
+
 @dataclass(frozen=True)
 class Planned:
     """One item: a case on one backend with one exporter at one opset."""
@@ -213,7 +217,8 @@ class ConformanceSession:
         self.findings: list[Finding] | None = None
         self.recorded = 0
         #: Per instance id judged in this process, the (op, dtype) kinds of node its graph holds.
-        self.graph_ops: dict[str, tuple[OpUse, ...]] = {}
+        #: Per graph (instance id, exporter, opset): an instance runs under each exporter and opset, each its own graph.
+        self.graph_ops: dict[tuple[str, str, int], tuple[OpUse, ...]] = {}
 
     def _take_selectors(self) -> tuple[str, ...]:
         """Take the suite's node ids off pytest's arguments, which must name files; the suite's collector reads them.
@@ -355,17 +360,20 @@ class ConformanceSession:
         if results and results[0].outcome is not Outcome.EXPORT_FAIL:
             # The artifact is in the cache now: its graph's ops feed the op support matrix, as a run's do, and
             # the expectations that know a cause by its op.
+            # Keyed as the results name their graph (a prebuilt model's own opset, not the session's).
             artifact = build_artifact(instance, planned.exporter, planned.opset, self._cache)
-            self.graph_ops[instance.id] = graph_ops(artifact.model_path)
-        return apply_expectations(results, self.expectations(), self.run_id, self.graph_ops.get(instance.id))
+            self.graph_ops[_graph_of(results[0])] = graph_ops(artifact.model_path)
+        ops = self.graph_ops.get(_graph_of(results[0])) if results else None
+        return apply_expectations(results, self.expectations(), self.run_id, ops)
 
     def record(self, results: Sequence[Result]) -> None:
         """Results of one item, with the ops of the graphs they ran."""
         store = self.store()
         store.record_many(results)
         for r in results:
-            if r.case_id in self.graph_ops:
-                store.record_graph_ops(self.run_id, r.case_id, r.exporter, r.opset, self.graph_ops[r.case_id])
+            ops = self.graph_ops.get(_graph_of(r))
+            if ops is not None:
+                store.record_graph_ops(self.run_id, r.case_id, r.exporter, r.opset, ops)
 
     def rerun_command(self, nodeid: str) -> str:
         """The item alone: its node id with the options that shape it (the cases it is among need not be given)."""
