@@ -525,7 +525,7 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
         reason += (f", e.g. {example}" if example else "") + (f"; repro: {f.repro}" if f.repro else "")
         op_entry = _op_entry(f, results)
         if op_entry is not None:
-            key = tuple(str(v) for k, v in op_entry.items())
+            key = tuple(map(str, op_entry.values()))
             if key not in by_op:  # two findings of one op (Resize in two modes) share its entry
                 by_op[key] = {**op_entry, "finding": f.id, "reason": reason}
             continue
@@ -564,10 +564,10 @@ def _brief(evidence: str) -> str:
 
 def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
     """The entry of a backend's failure localized to one node: any case (whose graph holds that op type, for
-    a wrong answer) that fails that way on that backend, at any exporter. A wrong answer's words ("3 of 12 elements off") are
-    every cause's, so the case and the normalized message, the other entries' keys, would hold the next
-    seed's draw of the same bug (another rank, another case lowering to the same node) apart: its entry is
-    the op and the outcome. An error is its words, in any case (localizing showed they are the backend's,
+    a wrong answer) that fails that way on that backend, at any exporter. A wrong answer's words ("3 of 12
+    elements off") are every cause's, so the case and the normalized message, the other entries' keys,
+    would hold the next seed's draw of the same bug (another rank, another case lowering to the same node)
+    apart: its entry is the op and the outcome. An error is its words, in any case (localizing showed they are the backend's,
     not the case's): tract panicking in GatherND on advanced indexing, or TVM refusing IsNaN in bfloat16,
     whichever case meets it; where its words say nothing of why ("object is not initialized"), the op too.
 
@@ -603,15 +603,27 @@ def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
 
 
 def _other_dtype_fared_otherwise(f: Finding, case: str, results: Sequence[Result]) -> bool:
+    """A draw of the case in another dtype, with the settings of one in the finding's, did not give its outcome
+    (a wrong answer's words are any wrong answer's: the outcome alone says "so")."""
     mine = {_settings(r) for r in results if r.case_id.split("[", 1)[0] == case and result_dtype(r) == f.dtype}
-    return any(
-        str(_actual(r)) != f.outcome  # a wrong answer's words are any wrong answer's: the outcome alone says "so"
+    others = _other_dtypes(f, case, results, mine, backend=f.backend) if mine else []
+    return any(str(_actual(r)) != f.outcome for r in others)
+
+
+def _other_dtypes(
+    f: Finding, case: str, results: Sequence[Result], settings: set[str], *, backend: str, exporter: str = "*"
+) -> list[Result]:
+    """The case's results in a dtype other than the finding's, on `backend` and `exporter` ("*": any), drawn
+    with settings among `settings` (any where it is empty): draws that differ in their dtype alone."""
+    return [
+        r
         for r in results
         if r.case_id.split("[", 1)[0] == case
-        and r.backend == f.backend
         and result_dtype(r) != f.dtype
-        and _settings(r) in mine
-    )
+        and (backend == "*" or r.backend == backend)
+        and (exporter == "*" or r.exporter == exporter)
+        and (not settings or _settings(r) in settings)
+    ]
 
 
 #: Outcomes whose message is the backend's (or the exporter's) own error, which names its cause; a wrong
@@ -692,17 +704,10 @@ def _across_cases(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 #: Outcomes that are a wrong answer: the same words ("3 of 12 elements off") whatever the cause, so nothing but
 #: the dtype tells one cause from another where no other dtype ran.
 _NUMERIC = frozenset({"mismatch", "special", "shape", "dtype", "xpass"})
-#: A dtype named in a normalized error message (numbers read `<n>`: "F<n>", "int<n>"), in numpy's, ONNX's,
-#: tract's and OpenVINO's spellings.
-_DTYPE_WORD = re.compile(
-    r"\b(?:[Bb]?[Ff]loat|[Uu]?[Ii]nt|[Cc]omplex|BF|bf|[FIU])(?:\d+|<n>)(?![A-Za-z])"
-    r"|\b(?:bfloat|double|half|[Bb]ool(?:ean)?|string)\b"
-)  # not a bare "float": TVM's "power only applies to float" refuses bool and int32 alike
-
-
 _WIDTH = r"(?:\d+|<n>)(?![A-Za-z])"
 #: How an error may name a dtype of each kind, in numpy's, ONNX's, tract's (F32, I64), TVM's (T.float32) and
-#: OpenVINO's spellings, once numbers read `<n>`.
+#: OpenVINO's spellings, once numbers read `<n>`. Not a bare "float": TVM's "power only applies to float"
+#: refuses bool and int32 alike.
 _DTYPE_KIND_WORDS = {
     "float": re.compile(rf"\b(?:[Ff]loat|F|f){_WIDTH}|\b(?:double|half)\b"),
     "bfloat": re.compile(rf"\b(?:[Bb][Ff]loat|BF|bf){_WIDTH}|\bbfloat\b"),
@@ -719,7 +724,8 @@ def _names_dtype(message: str, dtype: str) -> bool:
     float64 draw's; "Bool is not a number", where an int64 draw's graph compares, names a dtype of its own."""
     kind = re.sub(r"\d+$", "", dtype)
     pattern = _DTYPE_KIND_WORDS.get(kind)
-    return bool(pattern.search(message)) if pattern is not None else bool(_DTYPE_WORD.search(message))
+    patterns = [pattern] if pattern is not None else _DTYPE_KIND_WORDS.values()  # a dtype of no known kind: any
+    return any(p.search(message) for p in patterns)
 
 
 def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: str, outcome: str, message: str) -> bool:
@@ -742,15 +748,7 @@ def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: st
         return True
     mine = [r for r in results if r.case_id.split("[", 1)[0] == case and _fails_so(r, outcome, message)]
     settings = {_settings(r) for r in mine if result_dtype(r) == f.dtype}
-    others = [
-        r
-        for r in results
-        if r.case_id.split("[", 1)[0] == case
-        and result_dtype(r) != f.dtype
-        and (backend == "*" or r.backend == backend)
-        and (f.exporter == "*" or r.exporter == f.exporter)
-        and (not settings or _settings(r) in settings)
-    ]
+    others = _other_dtypes(f, case, results, settings, backend=backend, exporter=f.exporter)
     if not others:
         return outcome in _NUMERIC or not _names_its_cause(message)
     return any(not _fails_so(r, outcome, message) for r in others)
