@@ -228,13 +228,16 @@ def test_cache_keys_follow_the_versions_that_make_the_graph_and_the_reference_ou
 def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one(opset: int) -> None:
     """torch builds its ONNX function table anew on every export, most of a small case's export time; the
     suite builds it once per opset. Whatever the case, the model must be the one torch's own path writes."""
-    from conformance.export import _export_dynamo, normalize_model
+    from conformance.export import _export_dynamo, _torchlib_registry, normalize_model
     from conformance.tensors import to_torch
 
+    before = _torchlib_registry.cache_info()
     # Not lstm_dynamic: torch's second dynamic LSTM export in a process differs from its first whatever the
     # registry (the hand-triaged expectation on model/lstm_dynamic says why).
     names = "softmax,conv2d,interpolate,sort,einsum,layer_norm,lstm,gru,cumsum,where,max_pool2d,gelu,topk"
-    for selected in select_cases(discover_cases(), names):
+    selection = select_cases(discover_cases(), names)
+    assert len(selection) >= 13, [c.path for c in selection]
+    for selected in selection:
         instance = draw_instances(selected, seed=0, max_examples=1)[0]
         instance.module.eval()
         args = tuple(to_torch(x) for x in (instance.export_inputs or instance.inputs))
@@ -243,3 +246,6 @@ def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one
             for r in (False, True)
         )
         assert fresh == reused, f"{instance.id} at opset {opset}: the reused registry changed the model"
+    # The table was built at most once for this opset's registry and served every other export from memory.
+    after = _torchlib_registry.cache_info()
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= len(selection) - 1, after
