@@ -434,6 +434,11 @@ def localized(results: Sequence[Result], localizations: Sequence[Any]) -> list[F
         if loc is None:
             continue
         for key in f.members:
+            # A result can be two findings' (a load failure on a graph whose oracles diverge is its backend's
+            # and the divergence's example): the divergence's "not investigated" must not hide the node the
+            # backend's was localized to.
+            if loc.status == "not-investigated" and key in where:
+                continue
             where[key] = loc
             if loc.op:
                 ops[key] = loc.op
@@ -543,7 +548,7 @@ def expectation_entries(findings: Iterable[Finding], results: Iterable[Result] =
                 if f.exporter != "*":
                     entry["exporter"] = f.exporter
                 if f.dtype != "-" and _dtype_matters(f, case, results, backend, outcome, message):
-                    entry["dtype"] = f.dtype
+                    entry["dtype"] = _pinned_dtype(message, f.dtype)
                 entry["outcome"] = outcome
                 entry["message"] = _glob_escape(message)
                 entry["finding"] = f.id
@@ -595,7 +600,7 @@ def _op_entry(f: Finding, results: Sequence[Result]) -> dict[str, Any] | None:
         _names_dtype(f.message, f.dtype)
         or (numeric and any(_other_dtype_fared_otherwise(f, case, results) for case in f.cases))
     ):
-        entry["dtype"] = f.dtype
+        entry["dtype"] = _pinned_dtype(f.message, f.dtype)
     entry["outcome"] = f.outcome
     if not numeric:
         entry["message"] = _glob_escape(f.message)
@@ -726,6 +731,20 @@ def _names_dtype(message: str, dtype: str) -> bool:
     pattern = _DTYPE_KIND_WORDS.get(kind)
     patterns = [pattern] if pattern is not None else _DTYPE_KIND_WORDS.values()  # a dtype of no known kind: any
     return any(p.search(message) for p in patterns)
+
+
+def _pinned_dtype(message: str, dtype: str) -> str:
+    """The dtype glob an entry pins: where the words name the dtype, its kind in any width (`float*`).
+
+    Normalized words read `T.float<n>` and `dtype int<n>, expected int<n>`: they cannot tell float16 from
+    float64, so the width the triage run happened to draw is not the cause's. TVM's Elu importer builds a
+    float32 constant whatever its input, and refuses float16 in the words it refused float64 in; onnx2torch's
+    ReduceSum returns int64 for int8 as for int32. The kind still keeps a bool's words from an int's.
+    """
+    if not _names_dtype(message, dtype):
+        return dtype
+    kind = re.sub(r"\d+$", "", dtype)
+    return f"{kind}*" if kind != dtype else dtype
 
 
 def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: str, outcome: str, message: str) -> bool:
