@@ -101,13 +101,13 @@ class Expectation:
 
     def matches(self, result: Result, ops: Collection[str] | None = None) -> bool:
         """`ops`: the op types of the result's graph, None where unknown (then an `op` entry cannot match)."""
-        if not fnmatch.fnmatchcase(result.backend, self.backend):
-            return False
-        if self.op and (ops is None or not any(fnmatch.fnmatchcase(o, self.op) for o in ops)):
+        if self.backend != result.backend and not fnmatch.fnmatchcase(result.backend, self.backend):
             return False
         path = f"{result.category}/{result.case}"
-        if self.case not in (result.case_id, path, result.case) and not any(
-            fnmatch.fnmatchcase(name, self.case) for name in (result.case_id, path, result.case)
+        if (
+            self.case != "*"
+            and self.case not in (result.case_id, path, result.case)
+            and not any(fnmatch.fnmatchcase(name, self.case) for name in (result.case_id, path, result.case))
         ):
             return False
         if self.exporter and not fnmatch.fnmatchcase(result.exporter, self.exporter):
@@ -115,6 +115,8 @@ class Expectation:
         if self.dtype and not fnmatch.fnmatchcase(result_dtype(result), self.dtype):
             return False
         if self.opset and not _in_range(str(result.opset), self.opset):
+            return False
+        if self.op and (ops is None or not any(fnmatch.fnmatchcase(o, self.op) for o in ops)):
             return False
         if self.message and not fnmatch.fnmatchcase(normalize_message(result.message), self.message):
             return False
@@ -247,34 +249,40 @@ def load(path: Path | str) -> list[Expectation]:
 
 @dataclass(frozen=True)
 class ExpectationSet:
-    """Entries indexed by their exact case, so a result is checked against a few, not hundreds.
+    """Entries indexed by their exact case, and those for any case by their backend, so a result is checked
+    against a few, not hundreds.
 
-    A reviewed file holds an entry per failing instance; matching every result
-    against all of them would cost more than running most backends.
+    Entries written per finding are mostly `case = "*"` (an op, or words, in any case); matching every result
+    against all of them cost more than onnxruntime's own run of a small model.
     """
 
     entries: tuple[Expectation, ...]
     by_case: dict[str, tuple[int, ...]]
-    patterns: tuple[int, ...]
+    #: Entries whose case is a glob, by their backend where it is one name; under "" where it is a glob.
+    patterns: dict[str, tuple[int, ...]]
 
     @classmethod
     def of(cls, entries: Iterable[Expectation]) -> ExpectationSet:
         entries = tuple(entries)
         by_case: dict[str, list[int]] = {}
-        patterns = []
+        patterns: dict[str, list[int]] = {}
         for i, e in enumerate(entries):
             if "*" in e.case or "?" in e.case:
-                patterns.append(i)
+                patterns.setdefault("" if any(c in e.backend for c in "*?[") else e.backend, []).append(i)
             else:  # ids hold brackets; without * or ? an entry names one case or instance exactly
                 by_case.setdefault(e.case, []).append(i)
-        return cls(entries, {k: tuple(v) for k, v in by_case.items()}, tuple(patterns))
+        return cls(entries, {k: tuple(v) for k, v in by_case.items()}, {k: tuple(v) for k, v in patterns.items()})
+
+    def candidates(self, result: Result) -> list[Expectation]:
+        """The entries that may match `result`, in file order: those of its case and its backend's globs."""
+        keys = (result.case_id, f"{result.category}/{result.case}", result.case)
+        found = {*self.patterns.get(result.backend, ()), *self.patterns.get("", ())}
+        for key in keys:
+            found.update(self.by_case.get(key, ()))
+        return [self.entries[i] for i in sorted(found)]
 
     def matching(self, result: Result, ops: Collection[str] | None = None) -> list[Expectation]:
-        keys = (result.case_id, f"{result.category}/{result.case}", result.case)
-        candidates = set(self.patterns)
-        for key in keys:
-            candidates.update(self.by_case.get(key, ()))
-        return [self.entries[i] for i in sorted(candidates) if self.entries[i].matches(result, ops)]
+        return [e for e in self.candidates(result) if e.matches(result, ops)]
 
 
 def apply(
@@ -287,16 +295,13 @@ def apply(
     narrower one for the same result). `ops`: the op types of the result's
     graph, for entries that name one.
     """
-    if isinstance(expectations, ExpectationSet):
-        matching = expectations.matching(result, ops)
-    else:
-        matching = [e for e in expectations if e.matches(result, ops)]
-    if not matching or result.outcome is Outcome.SKIP:
+    if result.outcome is Outcome.SKIP:
         return result
+    candidates = expectations.candidates(result) if isinstance(expectations, ExpectationSet) else expectations
     if result.outcome is Outcome.PASS:
         # A root-cause entry speaks of a way of failing, not of the instances it met: a pass of the same
         # case (or of another graph holding the op) is no news about it. `findings` says when it is fixed.
-        matching = [e for e in matching if not e.about_cause]
+        matching = [e for e in candidates if not e.about_cause and e.matches(result, ops)]
         if not matching:
             return result
         flaky = next((e for e in matching if e.flaky), None)
@@ -306,7 +311,8 @@ def apply(
         expected = "/".join(str(o) for o in entry.outcomes)
         message = f"expected {expected} ({entry.reason}) but it passed: the expectation is stale"
         return replace(result, outcome=Outcome.XPASS, message=message, waiver={**entry.to_dict(), "actual": "pass"})
-    entry = next((e for e in matching if result.outcome in e.outcomes), None)
+    # The cheap test first: most entries of a backend are for another outcome.
+    entry = next((e for e in candidates if result.outcome in e.outcomes and e.matches(result, ops)), None)
     if entry is None:
         return result
     waiver = {**entry.to_dict(), "actual": str(result.outcome)}

@@ -17,11 +17,14 @@ the driver.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import types
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +112,23 @@ def outlive_not(driver: int) -> None:
     threading.Thread(target=watch, name="outlive-not", daemon=True).start()
 
 
+@contextlib.contextmanager
+def _callers_main_hidden() -> Iterator[None]:
+    """Start spawned processes from a blank `__main__`, not the caller's.
+
+    Spawn re-imports the caller's main module in each process: a user's script without a main guard would
+    run again there, fail multiprocessing's bootstrapping check and kill the pool (the driver then exports
+    everything itself, under a traceback per process). A pool process needs only this package and the case
+    packs, which it finds by entry point, never the caller's script.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class Prefetcher:
     """The pool and the futures of the cases submitted to it, in the order the driver will need them."""
 
@@ -117,7 +137,10 @@ class Prefetcher:
         self._pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=outlive_not, initargs=(os.getpid(),)
         )
-        self._futures: dict[str, Future[dict[str, Any]]] = {j.path: self._pool.submit(prefetch_case, j) for j in jobs}
+        with _callers_main_hidden():  # the pool's processes start at the first submits
+            self._futures: dict[str, Future[dict[str, Any]]] = {
+                j.path: self._pool.submit(prefetch_case, j) for j in jobs
+            }
 
     def wait(self, path: str) -> Mapping[str, Any]:
         """Block until the case's artifacts are cached; what `prefetch_case` says, or {} where it failed."""

@@ -70,3 +70,27 @@ def test_notebook_like_exec(tmp_path: Path) -> None:
     """A notebook runs cells with exec in a `__main__` that has no file."""
     code = f"import types, sys\nns = {{'__name__': '__main__'}}\nexec(compile({_script(['reference'])!r}, '<cell>', 'exec'), ns)\n"
     _check(_run(["-c", code], tmp_path, ""), ["reference"])
+
+
+#: The engine from an unguarded script, with the export pool on: its spawned processes must not re-run it.
+RUN_SCRIPT = """
+from pathlib import Path
+from conformance.engine import RunOptions, run
+
+print("top level ran")
+summary = run(RunOptions(cases="relu,add", backends="reference", max_examples=1, export_workers=1,
+                         cache_dir=Path("cache"), db=Path("r.sqlite"), replay=False))
+print("RESULTS", len(summary.results), "EXPORTED", summary.exported)
+"""
+
+
+def test_unguarded_script_with_the_export_pool(tmp_path: Path) -> None:
+    """A pool of spawned processes re-imports the caller's `__main__` by default: each would run the script
+    again, fail in multiprocessing's bootstrapping check and die, and the driver export everything itself."""
+    (tmp_path / "user.py").write_text(RUN_SCRIPT)
+    proc = _run(["user.py"], tmp_path, "")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("top level ran") == 1, proc.stdout
+    assert "bootstrapping phase" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "RESULTS 2" in proc.stdout, proc.stdout
+    assert (tmp_path / "cache").is_dir()

@@ -213,15 +213,19 @@ def test_cache_keys_follow_the_versions_that_make_the_graph_and_the_reference_ou
     """onnxscript lowers dynamo's graph, onnx computes the cached reference outputs: either changing is a miss."""
     import importlib.metadata
 
-    from conformance.export import model_key
+    from conformance.export import _distribution, model_key
 
     inst = _instance("relu")
     before = (artifact_key(inst, "dynamo", 18), model_key(inst, "dynamo", 18))
     real = importlib.metadata.version
+    # Versions are read once a process: a process whose packages change (a test's pretend upgrade) starts over.
+    _distribution.cache_clear()
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9" if name == "onnxscript" else real(name))
     assert artifact_key(inst, "dynamo", 18) != before[0] and model_key(inst, "dynamo", 18) != before[1]
+    _distribution.cache_clear()
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9" if name == "onnx" else real(name))
     assert artifact_key(inst, "dynamo", 18) != before[0] and model_key(inst, "dynamo", 18) == before[1]
+    _distribution.cache_clear()  # the pretend versions stay out of later tests in this process
 
 
 @pytest.mark.parametrize("opset", [17, 18, 21])
