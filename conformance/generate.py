@@ -527,6 +527,9 @@ class Draw:
 
         Pass `special=False` for inputs that must stay in a domain (indices, sizes).
         """
+        if label in self.domains:
+            # Its description would overwrite the parameter's value: covering would never see it drawn.
+            raise CaseError(f"tensor label {label!r} already names a parameter; give the tensor a label of its own")
         value_seed = self.data.draw(st.integers(0, 2**32 - 1), label=f"{label}.seed")
         self.params[label] = f"{dtype}{list(shape)}"
         mode = self.values if special is None or special else Values.PLAIN
@@ -604,7 +607,10 @@ def _mode(special_values: bool, values: Values | str | None) -> Values:
 
 def draw_with(case: Case, d: Draw, *, seed: int) -> CaseInstance:
     """The instance a case draws through `d`."""
-    spec = case.draw(d)
+    try:
+        spec = case.draw(d)
+    except CaseError as exc:
+        raise CaseError(f"{case.path}: {exc}") from None
     inputs = tuple(np.asarray(x) for x in spec.inputs)
     if spec.dynamic_axes is not None:
         d.params["dynamic_axes"] = [{str(k): v for k, v in sorted(a.items())} for a in spec.dynamic_axes]

@@ -349,3 +349,21 @@ def test_a_selection_naming_one_pack_loads_that_pack_alone() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_tensor_labelled_as_a_drawn_parameter_is_refused() -> None:
+    """diff's `prepend` flag and its `prepend` tensor shared a label: the tensor overwrote the flag in the
+    instance's parameters, so covering never saw `prepend=True` drawn and reported it missing."""
+    import torch
+
+    from conformance.casekit import Fn
+    from conformance.generate import case
+    from conformance.model import Spec
+
+    @case("elementwise")
+    def clash(d):
+        given = d.boolean("weights")
+        return Spec(Fn(torch.relu), (d.tensor("weights" if given else "x", (2,)),))
+
+    with pytest.raises(CaseError, match=r"elementwise/clash: tensor label 'weights' already names a parameter"):
+        draw_covering(clash, seed=0, max_examples=5, cover=Cover.EACH)
