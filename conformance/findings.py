@@ -285,7 +285,11 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
 
     def add(r: Result, outcome: Outcome, attribution: Attribution, message: str, backend: str, exporter: str) -> None:
         op = (ops or {}).get(result_key(r)) or r.case_id.split("[", 1)[0]
-        sig = signature_of(backend, exporter, op, result_dtype(r), str(outcome), normalize_message(message))
+        words = normalize_message(message)
+        dtype = result_dtype(r)
+        if outcome is Outcome.EXPORT_FAIL and _names_an_op(words) and not _names_dtype(words, dtype):
+            dtype = "-"  # an operator the exporter cannot lower, in words that name no dtype: every dtype's cause
+        sig = signature_of(backend, exporter, op, dtype, str(outcome), words)
         fid = finding_id(sig)
         g = groups.setdefault(
             fid, {"sig": sig, "attr": attribution, "instances": set(), "cases": set(), "n": 0, "ex": r}
@@ -663,7 +667,7 @@ def _onnx_op_types() -> frozenset[str]:
 def _names_an_op(message: str) -> bool:
     """Whether an error names the ONNX operator it is about ("Sigmoid does not support F64", "Could not find
     an implementation for ConvTranspose(11)"): then it is that operator's, in whichever case it shows."""
-    if re.search(r"'(aten|prims)\.[^']+'", message):
+    if re.search(r"'(aten|prims)(?:\.|::)[^']+'", message):
         return True  # torch's operator, as the exporter names it
     if re.search(r"#<n> (?:<name> )?[A-Z][A-Za-z]+\d*\b", message):
         return True  # tract's node reference, `#3 "n0" IsNan`: the word after it is the node's op, in tract's name

@@ -416,11 +416,16 @@ _CLASS_LINE = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>: (.+)$")
 _WHERE_ONLY = re.compile(r"Exception from \S+:\d+:$")
 
 
+#: An error carried across a process as text (a forked exporter's or oracle's) and raised again as a
+#: RuntimeError: the class inside is the cause's, the wrapper says nothing.
+_WRAPPED = re.compile(r"^RuntimeError: (?=[A-Z]\w*(?:Error|Exception): )")
+
+
 def _first_line(message: str) -> str:
     """The line that says why: the first one; for torch.onnx's errors the step and the cause under it; for an
     error chain (tract's anyhow "Caused by:" list) the first line and the root cause at the end of the chain."""
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
-    first = lines[0] if lines else ""
+    first = _WRAPPED.sub("", lines[0]) if lines else ""
     if _TORCH_SUMMARY in lines:
         for ln in lines[lines.index(_TORCH_SUMMARY) + 1 :]:
             found = _CLASS_LINE.match(ln)

@@ -589,3 +589,30 @@ def test_a_graph_that_onnx_own_inference_rejects_is_the_exporters_even_where_bac
         )
     )
     assert finding.party == Party.EXPORTER and "operator (IsNaN)" in finding.evidence, finding
+
+
+def test_an_operator_the_exporter_cannot_lower_is_one_finding_whatever_the_dtype() -> None:
+    """torchscript refusing aten::diff was six findings, one per dtype drawn, and a seventh where the export ran
+    in a forked child whose error came back wrapped in `RuntimeError: `: one cause, one finding."""
+    unsupported = (
+        "UnsupportedOperatorError: Exporting the operator 'aten::diff' to ONNX opset version 17 is not supported"
+    )
+    results = []
+    for n, (dtype, message) in enumerate(
+        [("float32", unsupported), ("int64", unsupported), ("bool", f"RuntimeError: {unsupported}")]
+    ):
+        results += _graph(
+            f"reduction/diff[{n:012d}]",
+            {"onnxruntime": Outcome.EXPORT_FAIL, "tract": Outcome.EXPORT_FAIL},
+            message=message,
+            exporter="torchscript",
+            params={"dtype": dtype},
+        )
+    (finding,) = cluster(results)
+    assert finding.party == Party.EXPORTER and finding.dtype == "-" and len(finding.instances) == 3, finding
+    # Where the words name the dtype, the dtype is the cause's: float16 apart from the rest.
+    named = "ConversionError: DispatchError: No ONNX function found for <OpOverload(op='aten.erfinv')> for float16"
+    results = _graph(
+        "special/x[000000000001]", {"onnxruntime": Outcome.EXPORT_FAIL}, message=named, params={"dtype": "float16"}
+    )
+    assert [f.dtype for f in cluster(results)] == ["float16"]
