@@ -141,6 +141,21 @@ def test_torch_trapping_on_int_min_by_minus_one_costs_the_instance_not_the_proce
         in_child(lambda: 1 // 0)
 
 
+def test_a_torchscript_export_that_traps_is_an_export_failure_not_a_dead_process(tmp_path: Path) -> None:
+    """torch.onnx's torchscript path divides by zero on torch.take with an empty index (torch 2.13, plain
+    values): the export pool's process died of SIGFPE, then the driver exporting the case itself."""
+    from conformance.casekit import Fn
+
+    @case("test")
+    def take_nothing(d: Draw) -> Spec:
+        return Spec(Fn(torch.take), (d.tensor("x", (2, 3), "float32"), np.zeros((0,), np.int64)))
+
+    inst = draw_instances(take_nothing, seed=0, max_examples=1)[0]
+    art = build_artifact(inst, "torchscript", 17, ArtifactCache(tmp_path))
+    assert "SIGFPE" in art.export_error, art.export_error
+    assert not build_artifact(inst, "dynamo", 17, ArtifactCache(tmp_path)).export_error
+
+
 OPENMP_AFTER_FORK = """
 import torch
 from conformance.oracle import in_child
