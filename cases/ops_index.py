@@ -21,15 +21,10 @@ from conformance.casekit import ZERO_SIGN, Fn
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
+from ._dims import one_dim as _dim
+
 #: Dtypes of the scatter-like cases: floats, and integers where torch's CPU kernels take them.
 SCATTER = ("float32", "float16", "float64", "int32", "int64")
-
-
-def _dim(d: Draw, rank: int) -> int:
-    """One dim of a rank >= 1 shape, spelled negatively or not (covered)."""
-    if d.boolean("dim.negative"):
-        return d.integer("dim", -rank, -1)
-    return d.integer("dim", 0, rank - 1)
 
 
 def _distinct(d: Draw, label: str, count: int, size: int) -> np.ndarray:

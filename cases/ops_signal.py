@@ -22,15 +22,10 @@ from conformance.casekit import Fn
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
+from ._dims import one_dim as _dim
+
 #: torch.fft's `norm` values; None is left out of the call (torch's default, "backward").
 NORMS = (None, "backward", "forward", "ortho")
-
-
-def _dim(d: Draw, rank: int) -> int:
-    """One dim of a rank >= 1 shape, spelled negatively or not (covered)."""
-    if d.boolean("dim.negative"):
-        return d.integer("dim", -rank, -1)
-    return d.integer("dim", 0, rank - 1)
 
 
 def _transformed(d: Draw, *, complex_input: bool) -> tuple[tuple[int, ...], int, dict[str, Any]]:

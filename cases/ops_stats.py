@@ -21,12 +21,7 @@ from conformance.dtypes import FLOATS_NO_BF16
 from conformance.generate import Draw, case
 from conformance.model import OpClass, Spec
 
-
-def _dim(d: Draw, rank: int) -> int:
-    """One dim of a rank >= 1 shape, spelled negatively or not (covered)."""
-    if d.boolean("dim.negative"):
-        return d.integer("dim", -rank, -1)
-    return d.integer("dim", 0, rank - 1)
+from ._dims import one_dim as _dim
 
 
 def _along(d: Draw, shape: tuple[int, ...]) -> dict[str, Any]:
