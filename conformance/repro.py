@@ -497,9 +497,22 @@ def issue_title(localization: Localization) -> str:
         return f"{backend}: {op} returns {got} outputs where the graph declares {want}{dtype}"
     m = localization.metrics
     condition = _condition(localization.inputs, localization.constant_inputs)
+    reshaped = _shape_mismatch(localization)
+    if reshaped is not None:
+        _, got, want = reshaped
+        return f"{backend}: {op} returns shape {got} instead of {want}{condition}{dtype}"
     if m is None or (m.worst_actual is None and m.worst_expected is None):
         return f"{backend}: {op} returns wrong values{condition}{dtype}"
     return f"{backend}: {op} returns {_number(m.worst_actual)} instead of {_number(m.worst_expected)}{condition}{dtype}"
+
+
+def _shape_mismatch(localization: Localization) -> tuple[int, list[int], list[int]] | None:
+    """The first output whose shape differs from the expected one: (index, got, expected). Two empty outputs
+    print alike (`[]`), so a wrong shape must be said in words."""
+    for i, (a, e) in enumerate(zip(localization.actual, localization.expected, strict=False)):
+        if np.shape(a) != np.shape(e):
+            return i, list(np.shape(a)), list(np.shape(e))
+    return None
 
 
 def _block(array: np.ndarray, limit: int = 256) -> str:
@@ -559,12 +572,16 @@ def draft_issue(localization: Localization, *, backend_version: str) -> Issue:
     else:
         lines += [_block(a) for a in localization.actual]
     m = localization.metrics
+    reshaped = None if localization.error else _shape_mismatch(localization)
     if not localization.error and len(localization.actual) != len(localization.expected):
         lines += [
             "",
             f"The graph declares {len(localization.expected)} outputs; {localization.backend} returns "
             f"{len(localization.actual)}.",
         ]
+    elif reshaped is not None:
+        index, got, want = reshaped
+        lines += ["", f"Output {index} has shape {got}; the reference evaluator's (and torch's) is {want}."]
     elif m is not None and not localization.error:
         lines += [
             "",

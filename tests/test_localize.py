@@ -464,6 +464,29 @@ def test_an_issue_about_extra_outputs_says_how_many_instead_of_quoting_no_elemen
     assert "The graph declares 1 outputs; onnx2torch returns 2." in issue.markdown
 
 
+def test_an_issue_about_a_wrong_shape_says_the_shapes_where_both_outputs_print_empty() -> None:
+    """onnxruntime's NonZero of a 0-d False gives indices of shape [1, 0], the spec's are [0, 0]: both print
+    `[]`, and the issue read "returns wrong values", expected [] and got []."""
+    from conformance.localize import Localization, NodeInfo
+
+    node = helper.make_node("NonZero", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info("x", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    info = NodeInfo(0, "n0", "NonZero", "", {}, ("x",), ((),), ("bool",), ("y",))
+    found = Localization(
+        Status.NODE, "onnxruntime", "NonZero alone gives another shape", node=info,
+        model_bytes=model.SerializeToString(), inputs=(np.array(False),),
+        expected=(np.zeros((0, 0), np.int64),), actual=(np.zeros((1, 0), np.int64),), outcome=Outcome.SHAPE,
+    )  # fmt: skip
+    issue = draft_issue(found, backend_version="1.32.0")
+    assert issue.title == "onnxruntime: NonZero returns shape [1, 0] instead of [0, 0] (bool)", issue.title
+    assert "Output 0 has shape [1, 0]; the reference evaluator's (and torch's) is [0, 0]." in issue.markdown
+
+
 def test_a_constant_the_backend_cannot_take_is_the_culprit_when_every_other_node_is_right_alone() -> None:
     """TVM's importer reads only a Constant's `value`: torch writes `value_int` for max over a dim, and every
     other node passes alone (its constant input fed as an initializer), so the Constant itself is tried."""
