@@ -34,6 +34,21 @@ def _reduction(d: Draw, extra: tuple[str, ...] = ()) -> str:
     return str(d.choice("reduction", (*REDUCTIONS, *extra)))
 
 
+def _maybe_weighted(
+    d: Draw, loss: Any, inputs: tuple[np.ndarray, ...], weight_shape: tuple[int, ...], **kwargs: Any
+) -> Spec:
+    """`loss` of the inputs, given a `weight=` input of `weight_shape` where `weight` is drawn (in the
+    inputs' dtype, positive, no special values)."""
+    if not d.boolean("weight"):
+        return Spec(Fn(loss, **kwargs), inputs)
+    weight = d.tensor("weight_values", weight_shape, str(inputs[0].dtype), low=0.1, high=2.0, special=False)
+
+    def weighted(*given: torch.Tensor) -> torch.Tensor:
+        return loss(*given[:-1], weight=given[-1], **kwargs)
+
+    return Spec(Fn(weighted), (*inputs, weight))
+
+
 def _classes(d: Draw) -> tuple[int, int, tuple[int, ...]]:
     """Batch, classes and extra spatial dims (none, or one or two: the K-dimensional loss)."""
     batch = d.integer("batch", 1, 4)
@@ -76,14 +91,7 @@ def nll_loss(d: Draw) -> Spec:
     kwargs: dict[str, Any] = {"reduction": reduction}
     if ignore is not None:
         kwargs["ignore_index"] = ignore
-    if d.boolean("weight"):
-        weight = d.tensor("weight_values", (classes,), dtype, low=0.1, high=2.0, special=False)
-
-        def weighted(x: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-            return F.nll_loss(x, t, weight=w, **kwargs)
-
-        return Spec(Fn(weighted), (scores, target, weight))
-    return Spec(Fn(F.nll_loss, **kwargs), (scores, target))
+    return _maybe_weighted(d, F.nll_loss, (scores, target), (classes,), **kwargs)
 
 
 @case(
@@ -111,14 +119,7 @@ def cross_entropy(d: Draw) -> Spec:
         target = (raw / np.maximum(raw.sum(axis=1, keepdims=True), raw.dtype.type(1e-3))).astype(raw.dtype)
     else:
         target = _targets(d, batch, classes, spatial, ignore)
-    if d.boolean("weight"):
-        weight = d.tensor("weight_values", (classes,), dtype, low=0.1, high=2.0, special=False)
-
-        def weighted(x: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(x, t, weight=w, **kwargs)
-
-        return Spec(Fn(weighted), (logits, target, weight))
-    return Spec(Fn(F.cross_entropy, **kwargs), (logits, target))
+    return _maybe_weighted(d, F.cross_entropy, (logits, target), (classes,), **kwargs)
 
 
 def _pair(d: Draw, dtype: str, low: float = -3.0, high: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
@@ -179,14 +180,7 @@ def binary_cross_entropy(d: Draw) -> Spec:
         x.reshape(-1)[0] = 0
         x.reshape(-1)[-1] = 1
     kwargs = {"reduction": _reduction(d)}
-    if d.boolean("weight"):
-        w = d.tensor("weight_values", shape[-1:], dtype, low=0.1, high=2.0, special=False)
-
-        def weighted(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-            return F.binary_cross_entropy(a, b, weight=c, **kwargs)
-
-        return Spec(Fn(weighted), (x, y, w))
-    return Spec(Fn(F.binary_cross_entropy, **kwargs), (x, y))
+    return _maybe_weighted(d, F.binary_cross_entropy, (x, y), shape[-1:], **kwargs)
 
 
 @case(
@@ -336,11 +330,4 @@ def multi_margin_loss(d: Draw) -> Spec:
         return Spec(Fn(F.multilabel_soft_margin_loss, reduction=reduction), (x, labels))
     target = d.tensor("target", (rows,), "int64", low=0, high=classes - 1, special=False)
     kwargs = {"p": d.choice("p", (1, 2)), "margin": d.choice("margin", (1.0, 0.5)), "reduction": reduction}
-    if d.boolean("weight"):
-        weight = d.tensor("weight_values", (classes,), dtype, low=0.1, high=2.0, special=False)
-
-        def weighted(a: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-            return F.multi_margin_loss(a, t, weight=w, **kwargs)
-
-        return Spec(Fn(weighted), (x, target, weight))
-    return Spec(Fn(F.multi_margin_loss, **kwargs), (x, target))
+    return _maybe_weighted(d, F.multi_margin_loss, (x, target), (classes,), **kwargs)
