@@ -161,6 +161,15 @@ def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
     """
     sides = _sides(peers)
     exporter = peers[0].exporter
+    refused = next((m for p in peers if (m := _schema_refusal(p)) is not None), None)
+    if refused is not None and not sides["torch"]:
+        # A lenient reference evaluator runs a graph ONNX's own type and shape inference rejects: it diverges
+        # from torch because the graph is not one the spec gives a meaning to.
+        return Attribution(
+            Party.EXPORTER,
+            f"torch and the ONNX reference evaluator diverge on a graph ONNX's own op schemas reject ({refused}): "
+            f"torch's {exporter} exporter wrote an invalid model",
+        )
     if sides["torch"] > sides["reference"]:
         return Attribution(
             Party.REFERENCE,
@@ -190,41 +199,56 @@ def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
 #: constraints ("Type Error: Type 'tensor(bool)' of input parameter (x) of operator (IsNaN) ... is invalid").
 _SCHEMA_CHECK = re.compile(
     r"Op \(\w+\) \[ShapeInferenceError\][^\n]{0,160}|Type Error: Type '[^']+' of input parameter[^\n]{0,160}"
+    r"|Type Error: Type parameter \(\w+\) of Optype \(\w+\) bound to different types[^\n]{0,120}"
 )
+
+
+def _schema_refusal(result: Result) -> str | None:
+    """The words in which ONNX's own inference refused the graph on this backend's load, if it did."""
+    if _actual(result) is not Outcome.LOAD_FAIL:
+        return None
+    found = _SCHEMA_CHECK.search(own_message(result))
+    return found.group(0).strip() if found else None
 
 
 def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attribution:
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
         return Attribution(Party.EXPORTER, f"torch's {result.exporter} exporter raised at opset {result.opset}")
-    if outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR) and result.oracle is OracleAgreement.NO_SPEC:
-        return Attribution(
-            Party.EXPORTER,
-            f"the ONNX reference evaluator cannot run the graph torch's {result.exporter} exporter wrote either: "
-            "the exported model is invalid",
-        )
-    voters = {
-        _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
-    }
-    if result.oracle is OracleAgreement.DIVERGE:
-        return Attribution(
-            Party.BACKEND,
-            f"torch and the ONNX reference evaluator diverge, and {result.backend} matches neither "
-            f"(the others: {_named(_sides(voters.values()))})",
-        )
-    schema = _SCHEMA_CHECK.search(result.message) if outcome is Outcome.LOAD_FAIL else None
+    schema = _schema_refusal(result)
     if schema is not None:
         # ONNX's own shape and type inference (which onnxruntime runs on load) rejects the graph: the spec says it
         # is invalid, whichever backends run it anyway (torchscript's Softmax on a 0-d tensor, dynamo's IsNaN on bool).
         return Attribution(
             Party.EXPORTER,
             f"{result.backend} rejects the graph torch's {result.exporter} exporter wrote by ONNX's own op schemas "
-            f"({schema.group(0).strip()}): the exported model breaks the spec, whichever backends run it anyway",
+            f"({schema}): the exported model breaks the spec, whichever backends run it anyway",
+        )
+    voters = {
+        _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
+    }
+    ran = sum(p.outcome in (Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL) for p in voters.values())
+    if outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR) and result.oracle is OracleAgreement.NO_SPEC:
+        if result.backend == REFERENCE and ran:
+            # onnx 1.23's evaluator has no DequantizeLinear before version 19: the graph is fine, the evaluator short.
+            return Attribution(
+                Party.REFERENCE,
+                f"the ONNX reference evaluator cannot run a graph {ran} of {len(voters)} other backends run "
+                f"(opset {result.opset})",
+            )
+        if result.backend == REFERENCE or not ran:
+            return Attribution(
+                Party.EXPORTER,
+                f"the ONNX reference evaluator cannot run the graph torch's {result.exporter} exporter wrote either: "
+                "the exported model is invalid",
+            )
+    if result.oracle is OracleAgreement.DIVERGE:
+        return Attribution(
+            Party.BACKEND,
+            f"torch and the ONNX reference evaluator diverge, and {result.backend} matches neither "
+            f"(the others: {_named(_sides(voters.values()))})",
         )
     if outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
-        ran = sum(
-            p.outcome in (Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL) for p in voters.values()
-        )
         if result.oracle is OracleAgreement.NO_SPEC and voters and not ran:
             # tract aborting on the Pad torch wrote for `unfold`, which onnxruntime rejects and the reference
             # evaluator cannot run: the graph is the root cause; dying on it is the backend's lesser fault.
@@ -238,6 +262,16 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         )
     same = sum(_actual(p) is outcome for p in voters.values())
     passed = sum(p.outcome is Outcome.PASS for p in voters.values())
+    if result.oracle is OracleAgreement.NO_SPEC:
+        oracles = "torch is the only oracle (the ONNX reference evaluator cannot run the graph)"
+        if len(voters) >= 2 and same / len(voters) >= CONSENSUS:
+            return Attribution(
+                Party.EXPORTER,
+                f"{oracles}, and {same} of {len(voters)} other backends also give {outcome}: the backends agree "
+                f"with one another against torch, so the graph torch's {result.exporter} exporter wrote computes "
+                "something other than torch (or the spec allows both)",
+            )
+        return Attribution(Party.BACKEND, f"{oracles}; {passed} of {len(voters)} other backends pass on the same graph")
     oracles = "torch and the ONNX reference evaluator agree"
     if len(voters) >= 2 and same / len(voters) >= CONSENSUS:
         party = Party.SPEC if outcome is Outcome.SPECIAL else Party.CASE
@@ -313,7 +347,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
             outcome = _actual(r)
             if outcome in FAILING and outcome is not Outcome.XPASS:
                 attribution = attribute(r, outcome, peers)
-                own = attribution.party == Party.BACKEND
+                own = attribution.party in (Party.BACKEND, Party.REFERENCE)  # a fault of the one that ran it
                 message = own_message(r)
                 if not own and outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
                     # An invalid graph: each backend words its refusal its own way; the cause is one.

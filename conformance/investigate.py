@@ -259,7 +259,7 @@ def _investigate(
                         truth=artifact.oracles.source or None,
                     )
             except Exception as exc:  # the backend raised where localizing did not expect it: this finding only
-                keep("error", f"localizing raised {type(exc).__name__}: {error_text(exc)}")
+                keep("error", f"localizing raised {error_text(exc)}")
                 continue
             status, evidence, op, node, repro = _reduce_and_bundle(
                 loc, artifact, backend, runner, died, op_class, signed_zero, budget, bundle_dir(f), clock
@@ -330,5 +330,5 @@ def _reduce_and_bundle(
     except (NotReproduced, NotImplementedError) as exc:
         evidence += f" No bundle: {exc}"
     except Exception as exc:  # the backend raised while reducing or bundling: the localization stands
-        evidence += f" No bundle: reducing raised {type(exc).__name__}: {error_text(exc)}"
+        evidence += f" No bundle: reducing raised {error_text(exc)}"
     return str(loc.status), evidence, op, node, repro

@@ -395,9 +395,17 @@ def is_float(dtype: np.dtype) -> bool:
     return dtype.kind == "f" or dtype.name.startswith(("float", "bfloat"))
 
 
+class Relayed(RuntimeError):
+    """An exception raised in another process (a forked oracle or exporter), carried back as its text.
+
+    The text opens with the original class (`TypeError: ...`): that class is the cause, so a recorded
+    message names it and not this carrier."""
+
+
 def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = None) -> str:
     """An exception as one recorded message: its type and words, no traceback, no colour codes."""
-    text = _ANSI.sub("", f"{type(exc).__name__}: {exc}").strip()
+    said = str(exc) if isinstance(exc, Relayed) else f"{type(exc).__name__}: {exc}"
+    text = _ANSI.sub("", said).strip()
     if max_lines is not None:
         text = "\n".join([ln for ln in text.splitlines() if ln.strip()][:max_lines])
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -416,8 +424,8 @@ _CLASS_LINE = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>: (.+)$")
 _WHERE_ONLY = re.compile(r"Exception from \S+:\d+:$")
 
 
-#: An error carried across a process as text (a forked exporter's or oracle's) and raised again as a
-#: RuntimeError: the class inside is the cause's, the wrapper says nothing.
+#: Runs recorded before `Relayed` carried a forked exporter's or oracle's error as a RuntimeError around the
+#: cause's class; the wrapper says nothing, and stripping it keeps their findings' ids those of today's runs.
 _WRAPPED = re.compile(r"^RuntimeError: (?=[A-Z]\w*(?:Error|Exception): )")
 
 

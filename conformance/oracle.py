@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .model import Relayed
 from .tensors import flatten_outputs, to_numpy, to_torch
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
     `torch.div(INT_MIN, -1, rounding_mode="trunc")` raises SIGFPE and takes the
     caller down. Special and wide integer inputs meet that quotient on purpose,
     so their oracles and torchscript's tracing (which runs the module) run here.
-    An exception in the child comes back as a RuntimeError with its text.
+    An exception in the child comes back as `Relayed`, its text naming its class.
 
     GNU OpenMP is not fork-safe: a child entering a parallel region after the
     parent ran one waits forever at the team barrier (seen in a nightly's export
@@ -78,7 +79,7 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
         raise ChildCrashed(f"torch's child process ended with status {os.waitstatus_to_exitcode(status)} and no result")
     kind, value = pickle.loads(data)
     if kind == "error":
-        raise RuntimeError(value)
+        raise Relayed(value)
     return value
 
 

@@ -14,7 +14,7 @@ import torch
 from conformance.casekit import Fn
 from conformance.export import ArtifactCache, artifact_key, build_artifact, read_tensor
 from conformance.generate import Draw, case, discover_cases, draw_instances, select_cases
-from conformance.model import Spec
+from conformance.model import Spec, error_text
 
 
 def _instance(name: str, seed: int = 0):
@@ -137,8 +137,10 @@ def test_torch_trapping_on_int_min_by_minus_one_costs_the_instance_not_the_proce
         build_artifact(inst, "dynamo", 18, ArtifactCache(tmp_path))
     # An exception in the child comes back with its text; a value comes back as it is.
     assert in_child(sum, [1, 2, 3]) == 6
-    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError") as raised:
         in_child(lambda: 1 // 0)
+    # Recorded, it names the cause's class, not the carrier that brought it across the process.
+    assert error_text(raised.value).startswith("ZeroDivisionError: "), error_text(raised.value)
 
 
 def test_a_torchscript_export_that_traps_is_an_export_failure_not_a_dead_process(tmp_path: Path) -> None:

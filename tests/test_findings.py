@@ -616,3 +616,57 @@ def test_an_operator_the_exporter_cannot_lower_is_one_finding_whatever_the_dtype
         "special/x[000000000001]", {"onnxruntime": Outcome.EXPORT_FAIL}, message=named, params={"dtype": "float16"}
     )
     assert [f.dtype for f in cluster(results)] == ["float16"]
+
+
+def test_a_graph_the_reference_evaluator_has_no_kernel_for_is_the_reference_evaluators_when_backends_run_it() -> None:
+    """onnx 1.23's reference evaluator implements DequantizeLinear from version 19 only: an opset-17 graph that
+    onnxruntime and OpenVINO run is not invalid; the evaluator is the one that falls short."""
+    missing = "RuntimeError: No implementation for operator 'DequantizeLinear' domain '' and version 17, found 19, 21."
+    results = [
+        make_result("quant/fake_quantize_per_tensor[aaaaaaaaaaaa]", Outcome.LOAD_FAIL, backend="reference",
+                    oracle=OracleAgreement.NO_SPEC, message=missing),
+        make_result("quant/fake_quantize_per_tensor[aaaaaaaaaaaa]", Outcome.PASS, backend="onnxruntime",
+                    oracle=OracleAgreement.NO_SPEC),
+        make_result("quant/fake_quantize_per_tensor[aaaaaaaaaaaa]", Outcome.PASS, backend="openvino",
+                    oracle=OracleAgreement.NO_SPEC),
+    ]  # fmt: skip
+    (finding,) = cluster(results)
+    assert (finding.party, finding.backend) == (Party.REFERENCE, "reference"), finding
+    assert "2 of 2 other backends" in finding.evidence, finding.evidence
+    # Where no backend runs it either, the graph is in question as before.
+    alone = [
+        replace(r, outcome=Outcome.LOAD_FAIL, message="Fail: bad") if r.backend != "reference" else r for r in results
+    ]
+    assert {f.party for f in cluster(alone)} == {Party.EXPORTER}
+
+
+def test_a_load_refused_by_a_type_constraint_is_the_exporters_even_where_the_oracles_diverge() -> None:
+    """torchscript writes QuantizeLinear of float16 with a float32 scale: onnxruntime refuses it on load by the
+    schema's type parameter, the lenient reference evaluator runs it (and so differs from torch in dtype)."""
+    bound = ("Fail: [ONNXRuntimeError] : 1 : FAIL : Load model from /tmp/m.onnx failed:Type Error: Type parameter "
+             "(T1) of Optype (QuantizeLinear) bound to different types (tensor(float16) and tensor(float) in node (q).")  # fmt: skip
+    results = _graph(
+        "quant/fake_quantize_per_channel[aaaaaaaaaaaa]",
+        {"onnxruntime": Outcome.LOAD_FAIL, "reference": Outcome.PASS},
+        message=bound,
+        exporter="torchscript",
+        oracle=OracleAgreement.DIVERGE,
+    )
+    found = [f for f in cluster(results) if f.outcome == "load-fail"]
+    assert [(f.party, f.backend) for f in found] == [(Party.EXPORTER, "*")], [f.to_dict() for f in found]
+    assert "QuantizeLinear" in found[0].evidence
+
+
+def test_a_mismatch_with_no_reference_to_judge_by_does_not_claim_the_oracles_agree() -> None:
+    """The reference evaluator cannot run the graph: torch is the only oracle. Backends that agree with one another
+    against torch say the graph computes something else (the exporter's); a lone one says nothing of the oracles."""
+    many = _graph(
+        "quant/quantize_per_tensor[aaaaaaaaaaaa]",
+        {"onnxruntime": Outcome.MISMATCH, "openvino": Outcome.MISMATCH, "tract": Outcome.MISMATCH},
+        oracle=OracleAgreement.NO_SPEC,
+    )
+    assert {(f.party, f.backend) for f in cluster(many)} == {(Party.EXPORTER, "*")}, [
+        f.to_dict() for f in cluster(many)
+    ]
+    (lone,) = cluster(many[:1])
+    assert "agree" not in lone.evidence and "reference evaluator cannot run" in lone.evidence, lone.evidence
