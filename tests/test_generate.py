@@ -367,3 +367,26 @@ def test_a_tensor_labelled_as_a_drawn_parameter_is_refused() -> None:
 
     with pytest.raises(CaseError, match=r"elementwise/clash: tensor label 'weights' already names a parameter"):
         draw_covering(clash, seed=0, max_examples=5, cover=Cover.EACH)
+
+
+def test_quantize_cases_draw_saturation_and_exact_ties_and_never_nan() -> None:
+    """Quantizing NaN is undefined (no integer holds it): special values keep ±inf, which saturate, and drop NaN.
+    With `ties`, inputs sit exactly half way between two steps at a power-of-two scale, where round-half-to-even
+    decides; plain values reach past both ends of the quantized range."""
+    (case,) = select_cases(discover_cases(), "quant/quantize_per_tensor")
+    special = draw_instances(case, seed=0, max_examples=4, values=Values.SPECIAL, cover=Cover.EACH)
+    assert special and not any(np.isnan(i.inputs[0].astype(np.float64)).any() for i in special)
+    assert any(np.isinf(i.inputs[0]).any() for i in special), "no infinity to saturate"
+    plain = draw_instances(case, seed=0, max_examples=4, cover=Cover.EACH)
+    exact = [
+        i for i in plain if i.params.get("ties") and i.params["scale"] in (1.0, 0.25, 0.0078125) and i.inputs[0].size
+    ]
+    assert exact, [i.params for i in plain]
+    for i in exact:
+        steps = i.inputs[0].astype(np.float64) / i.params["scale"]
+        assert np.all(steps - np.floor(steps) == 0.5), (i.params, i.inputs[0])
+    # Past both ends of the quantized range: saturation is met on both sides.
+    reach = [i.inputs[0].astype(np.float64) / i.params["scale"] for i in plain if i.inputs[0].size]
+    low = min(float(r.min()) for r in reach)
+    high = max(float(r.max()) for r in reach)
+    assert low < -128 and high > 255, (low, high)
