@@ -61,10 +61,11 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "nightly",
-            "The whole matrix: both exporters; opset 17 (attribute forms of Reduce*, Pad, Split before 18) and 21; "
+            "The whole matrix: both exporters; opset 17 (attribute forms of Reduce*, Pad, Split before 18), 21 and "
+            "23 (where torch's dynamo exporter writes Attention and RMSNormalization instead of their composition); "
             "plain, special and wide values; every value of every parameter; ONNX's node tests.",
             exporters=("dynamo", "torchscript"),
-            opsets=(17, 21),
+            opsets=(17, 21, 23),
             values=("plain", "special", "wide"),
             max_examples=2,
             cover="each",
