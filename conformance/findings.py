@@ -242,13 +242,14 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
                 f"the ONNX reference evaluator cannot run the graph torch's {result.exporter} exporter wrote either: "
                 "the exported model is invalid",
             )
-    if result.oracle is OracleAgreement.DIVERGE:
+    gave_nothing = outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR)
+    if result.oracle is OracleAgreement.DIVERGE and not gave_nothing:
         return Attribution(
             Party.BACKEND,
             f"torch and the ONNX reference evaluator diverge, and {result.backend} matches neither "
             f"(the others: {_named(_sides(voters.values()))})",
         )
-    if outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR):
+    if gave_nothing:
         if result.oracle is OracleAgreement.NO_SPEC and voters and not ran:
             # tract aborting on the Pad torch wrote for `unfold`, which onnxruntime rejects and the reference
             # evaluator cannot run: the graph is the root cause; dying on it is the backend's lesser fault.
@@ -807,7 +808,9 @@ def _dtype_matters(f: Finding, case: str, results: Sequence[Result], backend: st
     settings = {_settings(r) for r in mine if result_dtype(r) == f.dtype}
     others = _other_dtypes(f, case, results, settings, backend=backend, exporter=f.exporter)
     if not others:
-        return outcome in _NUMERIC or not _names_its_cause(message)
+        # An exporter refusing in words that name no dtype (torchscript's "For (quant_min, quant_max), ONNX
+        # allows only ...") refuses the next seed's dtype alike: only a dtype that exported says otherwise.
+        return outcome in _NUMERIC or (outcome != Outcome.EXPORT_FAIL and not _names_its_cause(message))
     return any(not _fails_so(r, outcome, message) for r in others)
 
 

@@ -429,11 +429,16 @@ _WHERE_ONLY = re.compile(r"Exception from \S+:\d+:$")
 _WRAPPED = re.compile(r"^RuntimeError: (?=[A-Z]\w*(?:Error|Exception): )")
 
 
+#: torchscript's symbolic errors end with the torch IR value they met (`[Caused by the value '0 defined in (%0 :
+#: Half(3, ...`): its dtype and shape are the draw's, not the cause's.
+_TS_VALUE = re.compile(r"\s*\[Caused by the value .*$")
+
+
 def _first_line(message: str) -> str:
     """The line that says why: the first one; for torch.onnx's errors the step and the cause under it; for an
     error chain (tract's anyhow "Caused by:" list) the first line and the root cause at the end of the chain."""
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
-    first = _WRAPPED.sub("", lines[0]) if lines else ""
+    first = _TS_VALUE.sub("", _WRAPPED.sub("", lines[0])) if lines else ""
     if _TORCH_SUMMARY in lines:
         for ln in lines[lines.index(_TORCH_SUMMARY) + 1 :]:
             found = _CLASS_LINE.match(ln)

@@ -95,6 +95,14 @@ TORCH_ONNX_ERROR = """ConversionError: Failed to convert the exported program to
             "RuntimeError: Exception from src<path>:<n>: vector::_M_range_check: __n (which is <n>) >= this->size() "
             "(which is <n>)",
         ),
+        # torchscript's symbolic errors end with the torch IR value they met: its dtype and shape are the draw's.
+        (
+            "SymbolicValueError: For (quant_min, quant_max), ONNX allows only (0, 127), (0, 255) and (-128, 127). "
+            "Got (-127, 127)  [Caused by the value '0 defined in (%0 : Half(3, strides=[1], requires_grad=0, "
+            "device=cpu) = prim::Param()\n)' (type 'Tensor') in the TorchScript graph.",
+            "SymbolicValueError: For (quant_min, quant_max), ONNX allows only (<n>, <n>), (<n>, <n>) and (<n>, <n>). "
+            "Got (<n>, <n>)",
+        ),
     ],
 )
 def test_a_message_is_read_for_its_cause(message: str, read: str) -> None:
@@ -358,6 +366,11 @@ def test_an_entry_names_its_dtype_only_where_another_dtype_did_not_fail_alike() 
     ]
     (entry,) = expectation_entries(cluster(one), one)
     assert entry["dtype"] == "float64", "float32 exported: the cause is float64's"
+    # No other dtype drawn with the same settings: an exporter's refusal in words naming no dtype is any dtype's.
+    narrow = "SymbolicValueError: For (quant_min, quant_max), ONNX allows only (0, 127), (0, 255) and (-128, 127)."
+    alone = [make_result("quant/fq[aaaaaaaaaaaa]", Outcome.EXPORT_FAIL, message=narrow, params={"dtype": "float16"})]
+    (entry,) = expectation_entries(cluster(alone), alone)
+    assert "dtype" not in entry, entry
 
 
 def test_the_findings_gate_ignores_a_new_finding_every_result_of_which_was_waived(tmp_path: Path) -> None:
@@ -655,6 +668,11 @@ def test_a_load_refused_by_a_type_constraint_is_the_exporters_even_where_the_ora
     found = [f for f in cluster(results) if f.outcome == "load-fail"]
     assert [(f.party, f.backend) for f in found] == [(Party.EXPORTER, "*")], [f.to_dict() for f in found]
     assert "QuantizeLinear" in found[0].evidence
+    # A backend that cannot load the graph for a reason of its own matches no oracle: it ran nothing to compare.
+    own = [replace(r, message="TypeError: 'int' object is not iterable") if r.backend == "onnxruntime" else r
+           for r in results]  # fmt: skip
+    (refused,) = [f for f in cluster(own) if f.outcome == "load-fail"]
+    assert refused.party == Party.BACKEND and "matches neither" not in refused.evidence, refused.evidence
 
 
 def test_a_mismatch_with_no_reference_to_judge_by_does_not_claim_the_oracles_agree() -> None:
