@@ -20,6 +20,9 @@ exporters write them is part of what is tested.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -28,7 +31,7 @@ import torch.ao.quantization.fx._decomposed
 
 from conformance.casekit import Fn
 from conformance.generate import Draw, case
-from conformance.model import OpClass, Spec
+from conformance.model import Case, OpClass, Spec
 
 from ._dims import one_dim
 
@@ -40,6 +43,11 @@ QUANT_DTYPES = ("uint8", "int8", "uint16", "int16")
 SCALES = (1.0, 0.25, 0.0078125, 0.1, 0.003)
 #: Float dtypes torch fake-quantizes.
 FAKE_DTYPES = ("float32", "float16")
+
+
+def _quant_case(notes: str) -> Callable[[Callable[[Draw], Spec]], Case]:
+    """A case of this module: the rounding is the op's meaning, so torch in the case dtype is the truth."""
+    return case("quant", op_class=OpClass.EXACT, float64_truth=False, notes=notes)
 
 
 def _zero_point(d: Draw, qmin: int, qmax: int) -> int:
@@ -59,12 +67,9 @@ def _values(d: Draw, shape: tuple[int, ...], dtype: str, scale: float, zp: int, 
     return np.where(np.isnan(x.astype(np.float64)), np.zeros((), x.dtype), x).astype(x.dtype)
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="torch.fake_quantize_per_tensor_affine: quantize then dequantize (QuantizeLinear, DequantizeLinear), "
-    "scale and zero point as numbers or as tensors, 8-bit and narrow ranges. NaN is undefined and not drawn.",
+@_quant_case(
+    "torch.fake_quantize_per_tensor_affine: quantize then dequantize (QuantizeLinear, DequantizeLinear), "
+    "scale and zero point as numbers or as tensors, 8-bit and narrow ranges. NaN is undefined and not drawn."
 )
 def fake_quantize_per_tensor(d: Draw) -> Spec:
     qmin, qmax = RANGES[d.choice("range", tuple(RANGES))]
@@ -92,12 +97,9 @@ def _channel_params(d: Draw, channels: int, qmin: int, qmax: int) -> tuple[np.nd
     return scales, zps
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="torch.fake_quantize_per_channel_affine: a scale and a zero point per slice along `axis` (QuantizeLinear "
-    "and DequantizeLinear with axis, opset 13). NaN is undefined and not drawn.",
+@_quant_case(
+    "torch.fake_quantize_per_channel_affine: a scale and a zero point per slice along `axis` (QuantizeLinear "
+    "and DequantizeLinear with axis, opset 13). NaN is undefined and not drawn."
 )
 def fake_quantize_per_channel(d: Draw) -> Spec:
     qmin, qmax = RANGES[d.choice("range", tuple(RANGES))]
@@ -123,48 +125,42 @@ def _int_range(d: Draw, dtype: str) -> tuple[int, int]:
     return lo, hi
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="quantized_decomposed.quantize_per_tensor (what PT2E quantization writes): QuantizeLinear to 8- and "
-    "16-bit integers, whole or narrow range. NaN is undefined and not drawn.",
-)
-def quantize_per_tensor(d: Draw) -> Spec:
-    out = d.dtype(QUANT_DTYPES, label="to")
-    qmin, qmax = _int_range(d, out)
+def _per_tensor(d: Draw, qdtype: str) -> dict[str, Any]:
+    """The keyword arguments of quantized_decomposed's per-tensor ops: range, scale and zero point drawn."""
+    qmin, qmax = _int_range(d, qdtype)
     scale = d.choice("scale", SCALES)
     zp = _zero_point(d, max(qmin, -128), min(qmax, 255))
-    x = _values(d, d.shape(min_side=0), "float32", scale, zp, qmin, qmax)
-    op = torch.ops.quantized_decomposed.quantize_per_tensor
-    return Spec(Fn(op, scale=scale, zero_point=zp, quant_min=qmin, quant_max=qmax, dtype=getattr(torch, out)), (x,))
+    return {"scale": scale, "zero_point": zp, "quant_min": qmin, "quant_max": qmax, "dtype": getattr(torch, qdtype)}
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="quantized_decomposed.dequantize_per_tensor: DequantizeLinear of 8- and 16-bit integers over their "
-    "whole range (the extremes in special values), to float32, float16 or bfloat16 (`out_dtype`).",
+@_quant_case(
+    "quantized_decomposed.quantize_per_tensor (what PT2E quantization writes): QuantizeLinear to 8- and "
+    "16-bit integers, whole or narrow range. NaN is undefined and not drawn."
+)
+def quantize_per_tensor(d: Draw) -> Spec:
+    qparams = _per_tensor(d, d.dtype(QUANT_DTYPES, label="to"))
+    args = qparams["scale"], qparams["zero_point"], qparams["quant_min"], qparams["quant_max"]
+    x = _values(d, d.shape(min_side=0), "float32", *args)
+    return Spec(Fn(torch.ops.quantized_decomposed.quantize_per_tensor, **qparams), (x,))
+
+
+@_quant_case(
+    "quantized_decomposed.dequantize_per_tensor: DequantizeLinear of 8- and 16-bit integers over their "
+    "whole range (the extremes in special values), to float32, float16 or bfloat16 (`out_dtype`)."
 )
 def dequantize_per_tensor(d: Draw) -> Spec:
     src = d.dtype(QUANT_DTYPES, label="from")
-    qmin, qmax = _int_range(d, src)
-    scale = d.choice("scale", SCALES)
-    zp = _zero_point(d, max(qmin, -128), min(qmax, 255))
+    qparams = _per_tensor(d, src)
     out = d.choice("out_dtype", ("float32", "float16", "bfloat16"))
+    qmin, qmax = qparams["quant_min"], qparams["quant_max"]
     q = np.clip(d.tensor("q", d.shape(min_side=0), src, low=qmin, high=qmax), qmin, qmax).astype(src)
     op = torch.ops.quantized_decomposed.dequantize_per_tensor
-    kwargs = {"scale": scale, "zero_point": zp, "quant_min": qmin, "quant_max": qmax, "dtype": getattr(torch, src)}
-    return Spec(Fn(op, **kwargs, out_dtype=getattr(torch, out)), (q,))
+    return Spec(Fn(op, **qparams, out_dtype=getattr(torch, out)), (q,))
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="quantized_decomposed.quantize_per_channel and dequantize_per_channel: QuantizeLinear or "
-    "DequantizeLinear with a scale and zero point per slice along `axis`. NaN is undefined and not drawn.",
+@_quant_case(
+    "quantized_decomposed.quantize_per_channel and dequantize_per_channel: QuantizeLinear or "
+    "DequantizeLinear with a scale and zero point per slice along `axis`. NaN is undefined and not drawn."
 )
 def quantize_per_channel(d: Draw) -> Spec:
     direction = d.choice("direction", ("quantize", "dequantize"))
@@ -195,13 +191,10 @@ def quantize_per_channel(d: Draw) -> Spec:
 FLOAT8 = {"float8_e4m3fn": 448.0, "float8_e5m2": 57344.0, "float8_e4m3fnuz": 240.0, "float8_e5m2fnuz": 57344.0}
 
 
-@case(
-    "quant",
-    op_class=OpClass.EXACT,
-    float64_truth=False,
-    notes="x.to(float8).to(x.dtype): Cast to FLOAT8E4M3FN, FLOAT8E5M2 and their FNUZ forms (opset 19) and back, "
+@_quant_case(
+    "x.to(float8).to(x.dtype): Cast to FLOAT8E4M3FN, FLOAT8E5M2 and their FNUZ forms (opset 19) and back, "
     "rounding to nearest even. Values reach past the type's largest finite value (torch saturates e4m3fn only; "
-    "ONNX's Cast saturates by default) and down to its subnormals (`tiny`).",
+    "ONNX's Cast saturates by default) and down to its subnormals (`tiny`)."
 )
 def cast_float8(d: Draw) -> Spec:
     f8 = d.choice("float8", tuple(FLOAT8))
