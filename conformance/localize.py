@@ -13,6 +13,7 @@ changes) are in question, and the finding says so instead of blaming a node.
 from __future__ import annotations
 
 import enum
+import re
 import tempfile
 import time
 import warnings
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper, numpy_helper, version_converter
 
 from .compare import judge, tolerance_for
 from .model import Backend, Metrics, OpClass, Outcome, Tolerance, Verdict, error_text
@@ -267,9 +268,40 @@ def node_alone(model: onnx.ModelProto, node_index: int, input_values: dict[str, 
 # --------------------------------------------------------------------------- running
 
 
+#: onnx's reference evaluator has some ops from a later version only: onnx 1.23 has no DequantizeLinear before 19.
+_NO_KERNEL = re.compile(r"No implementation for operator '[\w.]+' domain '' and version (\d+), found ([^.]*)")
+
+
+def _reference_session_for(model: onnx.ModelProto) -> tuple[tuple[Any, list[str]], str]:
+    """The reference evaluator's session for the model, and a note when it could only take it converted.
+
+    Where it has no kernel for an op at the model's opset, the model goes to the first opset it has one at,
+    through onnx's version converter (which keeps the semantics), provided every node keeps its output names:
+    the intermediates are then the same values under the same names. Anything else it cannot run, it cannot.
+    """
+    try:
+        return reference_session(model), ""
+    except Exception as exc:
+        found = _NO_KERNEL.search(str(exc))
+        later = sorted(int(v) for v in re.findall(r"\d+", found[2]) if int(v) > int(found[1])) if found else []
+        if not later:
+            raise
+        try:
+            converted = version_converter.convert_version(model, later[0])
+        except Exception:
+            raise exc from None
+        if [o for n in converted.graph.node for o in n.output] != [o for n in model.graph.node for o in n.output]:
+            raise
+        note = (
+            f"The ONNX reference evaluator has no kernel at opset {found[1]} ({error_text(exc)}); its values are "
+            f"those of the model converted to opset {later[0]} by onnx's version converter. "
+        )
+        return reference_session(converted), note
+
+
 def _reference_values(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> dict[str, Any]:
     """Every value the reference evaluator computes, by name (initializers and graph inputs too)."""
-    evaluator, names = reference_session(model)
+    (evaluator, names), _ = _reference_session_for(model)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return evaluator.run(None, dict(zip(names, inputs, strict=True)), intermediate=True)
@@ -407,6 +439,7 @@ def localize(
     try:
         reference = _reference_values(model, inputs)
         expected = [np.asarray(reference[o.name]) for o in model.graph.output]
+        stood_in = _reference_session_for(model)[1]
     except Exception as exc:
         cannot = f"the reference evaluator cannot run the model: {error_text(exc)}"
         found = _stand_in(model, inputs, stand_ins, truth, op_class, check_signed_zero)

@@ -509,3 +509,32 @@ def test_a_constant_the_backend_cannot_take_is_the_culprit_when_every_other_node
         found = localize(path, [np.ones(2, np.float32)], backend, op_class=OpClass.EXACT)
     assert found.status is Status.NODE and found.node is not None and found.node.op_type == "Constant", found.evidence
     assert "no value in Constant" in found.evidence
+
+
+def test_a_model_the_reference_evaluator_has_no_kernel_for_at_its_opset_is_localized_converted(tmp_path: Path) -> None:
+    """onnx 1.23's reference evaluator has DequantizeLinear from version 19 only: an opset-17 QDQ graph (what both
+    exporters write for fake quantization at 17) could not be localized at all. Converted to opset 19 by onnx's
+    version converter, which keeps every value's name, its intermediates are the ones to compare with."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quantize"),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequantize"),
+    ]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        nodes,
+        "qdq",
+        [value("x", TensorProto.FLOAT, [6])],
+        [value("y", TensorProto.FLOAT, [6])],
+        initializer=[numpy_helper.from_array(np.array(0.5, np.float32), "s"),
+                     numpy_helper.from_array(np.array(3, np.uint8), "z")],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "qdq.onnx"
+    onnx.save(model, path)
+    x = np.array([-4.0, -0.25, 0.25, 0.75, 1.0, 200.0], np.float32)
+    with pytest.raises(Exception, match="No implementation for operator 'DequantizeLinear'"):
+        run_reference(model.SerializeToString(), [x])
+    loc = localize(path, [x], ORT, op_class=OpClass.EXACT)
+    assert loc.status is Status.NOT_REPRODUCED, loc.evidence
+    assert "converted to opset 19 by onnx's version converter" in loc.evidence, loc.evidence
