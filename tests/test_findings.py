@@ -688,3 +688,19 @@ def test_a_mismatch_with_no_reference_to_judge_by_does_not_claim_the_oracles_agr
     ]
     (lone,) = cluster(many[:1])
     assert "agree" not in lone.evidence and "reference evaluator cannot run" in lone.evidence, lone.evidence
+
+
+def test_a_backend_finding_that_matches_the_reference_on_the_whole_model_is_the_graphs() -> None:
+    """With torch the only oracle (opset-17 QDQ, which onnx 1.23's reference evaluator loads only converted), a
+    backend's mismatch with torch was blamed on the backend. Localizing shows it computes what the reference does
+    on the whole model: it follows the graph, and the graph differs from torch."""
+    from conformance.findings import localized, result_key
+    from conformance.store import Localized
+
+    results = _graph("quant/fq[aaaaaaaaaaaa]", {"tinygrad": Outcome.MISMATCH}, oracle=OracleAgreement.NO_SPEC)
+    (found,) = cluster(results)
+    assert found.party == Party.BACKEND, found
+    said = "tinygrad matches the reference on the whole model"
+    loc = Localized(found.id, result_key(results[0]), "not-reproduced", None, None, said, None, 1.0)
+    (finding,) = localized(results, [loc])
+    assert finding.party == Party.EXPORTER and "the backend follows the graph" in finding.evidence, finding
