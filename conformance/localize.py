@@ -301,7 +301,11 @@ def _reference_session_for(model: onnx.ModelProto) -> tuple[tuple[Any, list[str]
 
 def _reference_values(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> dict[str, Any]:
     """Every value the reference evaluator computes, by name (initializers and graph inputs too)."""
-    (evaluator, names), _ = _reference_session_for(model)
+    return _evaluate(_reference_session_for(model)[0], inputs)
+
+
+def _evaluate(session: tuple[Any, list[str]], inputs: Sequence[np.ndarray]) -> dict[str, Any]:
+    evaluator, names = session
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return evaluator.run(None, dict(zip(names, inputs, strict=True)), intermediate=True)
@@ -437,9 +441,9 @@ def localize(
 
     stood_in = ""
     try:
-        reference = _reference_values(model, inputs)
+        session, stood_in = _reference_session_for(model)  # converted once, where it must be, and said so
+        reference = _evaluate(session, inputs)
         expected = [np.asarray(reference[o.name]) for o in model.graph.output]
-        stood_in = _reference_session_for(model)[1]
     except Exception as exc:
         cannot = f"the reference evaluator cannot run the model: {error_text(exc)}"
         found = _stand_in(model, inputs, stand_ins, truth, op_class, check_signed_zero)
