@@ -96,6 +96,9 @@ def _fd_to_null(fd: int) -> Iterator[None]:
 
 DynamicAxes = tuple[Mapping[int, str], ...] | None
 
+#: `_remembered_cia_ops`'s one entry: the dispatcher's state and torch's answer for it (one per process).
+_CIA_MEMO: dict[tuple[Any, ...], frozenset[Any]] = {}
+
 
 @functools.cache
 def _torchlib_registry(opset_version: int, build: Callable[..., Any]) -> Any:
@@ -112,9 +115,36 @@ def _torchlib_registry(opset_version: int, build: Callable[..., Any]) -> Any:
     return build(_registration.ONNXRegistry, opset_version=opset_version)
 
 
+def _dispatcher_state() -> tuple[Any, ...]:
+    """What torch's set of preservable composite ops depends on: its op namespaces and its registrations."""
+    import torch
+
+    registrations = torch._C._dispatch_get_registrations_for_dispatch_key("CompositeImplicitAutograd")
+    return tuple(torch.ops._dir), frozenset(registrations), len(torch._C._dispatch_get_all_op_names())
+
+
+def _remembered_cia_ops(collect: Callable[[], set[Any]], memo: dict[tuple[Any, ...], frozenset[Any]]) -> set[Any]:
+    """torch's `_collect_all_valid_cia_ops`, computed again only when the dispatcher changed.
+
+    torch walks every op namespace and, for each, asks the dispatcher for every
+    composite op again: twice per export, a third of a small case's export
+    time. torch cannot cache it because a custom op may be registered between
+    two exports; keyed on the dispatcher's registrations (a millisecond to
+    read), a new op still gives a fresh answer.
+    """
+    state = _dispatcher_state()
+    if state not in memo:
+        memo.clear()
+        memo[state] = frozenset(collect())
+    return set(memo[state])
+
+
 @contextlib.contextmanager
 def _reused_registry() -> Iterator[None]:
-    """`ONNXRegistry.from_torchlib` answering from `_torchlib_registry` while one export runs."""
+    """While one export runs: `ONNXRegistry.from_torchlib` answers from `_torchlib_registry`, and torch's
+    collection of composite ops from `_remembered_cia_ops`."""
+    import torch.export.decomp_utils as decomp_utils
+    import torch.export.exported_program as exported_program
     from torch.onnx._internal.exporter import _constants, _registration
 
     cls = _registration.ONNXRegistry
@@ -122,10 +152,17 @@ def _reused_registry() -> Iterator[None]:
     cls.from_torchlib = classmethod(  # type: ignore[method-assign]
         lambda _cls, opset_version=_constants.TORCHLIB_OPSET: _torchlib_registry(opset_version, original.__func__)
     )
+    collect = exported_program._collect_all_valid_cia_ops
+    remembered = functools.partial(_remembered_cia_ops, collect, _CIA_MEMO)
+    modules = (exported_program, decomp_utils)
+    for module in modules:
+        module._collect_all_valid_cia_ops = remembered  # type: ignore[attr-defined]
     try:
         yield
     finally:
         cls.from_torchlib = original  # type: ignore[method-assign]
+        for module in modules:
+            module._collect_all_valid_cia_ops = collect  # type: ignore[attr-defined]
 
 
 def _export_dynamo(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes, reuse: bool = True) -> bytes:

@@ -247,9 +247,10 @@ def test_cache_keys_follow_the_versions_that_make_the_graph_and_the_reference_ou
 
 @pytest.mark.parametrize("opset", [17, 18, 21])
 def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one(opset: int) -> None:
-    """torch builds its ONNX function table anew on every export, most of a small case's export time; the
-    suite builds it once per opset. Whatever the case, the model must be the one torch's own path writes."""
-    from conformance.export import _export_dynamo, _torchlib_registry, normalize_model
+    """torch builds its ONNX function table and collects its composite ops anew on every export, most of a
+    small case's export time; the suite builds the table once per opset and collects the ops again only when
+    the dispatcher changed. Whatever the case, the model must be the one torch's own path writes."""
+    from conformance.export import _CIA_MEMO, _export_dynamo, _torchlib_registry, normalize_model
     from conformance.tensors import to_torch
 
     before = _torchlib_registry.cache_info()
@@ -270,3 +271,26 @@ def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one
     # The table was built at most once for this opset's registry and served every other export from memory.
     after = _torchlib_registry.cache_info()
     assert after.misses - before.misses <= 1 and after.hits - before.hits >= len(selection) - 1, after
+    assert len(_CIA_MEMO) == 1, "the composite ops of the dispatcher as it is were not remembered"
+
+
+def test_composite_ops_are_collected_again_when_a_custom_op_is_registered() -> None:
+    """torch does not cache its composite-op collection because a custom op may be registered between two
+    exports: the remembered answer must follow the dispatcher, or a new composite op would be decomposed."""
+    import torch
+
+    from conformance.export import _remembered_cia_ops
+
+    calls: list[int] = []
+
+    def collect() -> set[str]:
+        calls.append(1)
+        return {f"answer {len(calls)}"}
+
+    memo: dict[tuple[object, ...], frozenset[object]] = {}
+    assert _remembered_cia_ops(collect, memo) == _remembered_cia_ops(collect, memo) == {"answer 1"}
+    with torch.library._scoped_library("conformance_test", "FRAGMENT") as lib:
+        lib.define("composite(Tensor x) -> Tensor")
+        lib.impl("composite", lambda x: x + 1, "CompositeImplicitAutograd")
+        assert _remembered_cia_ops(collect, memo) == {"answer 2"}
+    assert len(calls) == 2 and len(memo) == 1
