@@ -72,7 +72,9 @@ def phase(name: str, args: argparse.Namespace, work: Path, env: dict[str, str]) 
         raise SystemExit(f"{name} run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     with sqlite3.connect(db) as con:
         (results,) = con.execute("SELECT COUNT(*) FROM results").fetchone()
-        (timings,) = con.execute("SELECT timings FROM runs").fetchone()
+        (timings, status) = con.execute("SELECT timings, status FROM runs").fetchone()
+    if status != "complete":  # exit status 1 is also an uncaught exception's: a stopped run times nothing
+        raise SystemExit(f"{name} run ended {status} after {results} results:\n{proc.stderr[-3000:]}")
     return {"wall_s": seconds, "results": int(results), "timings": json.loads(timings or "{}"), "db": db}
 
 

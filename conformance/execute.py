@@ -10,6 +10,7 @@ last one while the workers run.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -57,14 +58,24 @@ def _failure(exc: Exception, otherwise: Outcome) -> tuple[Outcome, str]:
     return otherwise, error_text(exc)
 
 
-def _execute(backend: Backend, model_path: Path, inputs: tuple[np.ndarray, ...]) -> tuple[Execution, Any]:
-    """The execution and the prepared session: a worker answers first and frees the session after."""
+def _execute(
+    backend: Backend,
+    model_path: Path,
+    inputs: tuple[np.ndarray, ...],
+    on_prepared: Callable[[], None] | None = None,
+) -> tuple[Execution, Any]:
+    """The execution and the prepared session: a worker answers first and frees the session after.
+
+    `on_prepared` hears that `prepare` returned: a worker tells the driver, so a timeout says which step hung.
+    """
     start = time.perf_counter()
     try:
         session = backend.prepare(model_path)
     except Exception as exc:
         return Execution(None, *_failure(exc, Outcome.LOAD_FAIL), time.perf_counter() - start), None
     prepared = time.perf_counter()
+    if on_prepared is not None:
+        on_prepared()
     try:
         outputs = backend.run(session, inputs)
     except Exception as exc:
@@ -113,6 +124,8 @@ class InProcessExecutor:
 # --------------------------------------------------------------------------- isolation
 
 DEFAULT_TIMEOUT_S = 120.0
+#: What a worker sends when `prepare` returned, before the execution itself.
+PREPARED = "prepared"
 DEFAULT_MEMORY_LIMIT_MB = 8192
 STARTUP_TIMEOUT_S = 300.0
 _STDERR_TAIL = 2000
@@ -160,7 +173,7 @@ def serve(conn: Any) -> int:
         if request is None:
             return 0
         model_path, inputs = request
-        execution, session = _execute(backend, Path(model_path), tuple(inputs))
+        execution, session = _execute(backend, Path(model_path), tuple(inputs), lambda: conn.send(PREPARED))
         conn.send(execution)
         del session  # freeing a session (thread pools, arenas) is the backend's time, not the driver's wait
 
@@ -288,6 +301,17 @@ class _Worker:
             os.unlink(self.stderr_file.name)
 
 
+@dataclass
+class _Waiting:
+    """A request a worker is on: since when, and whether its `prepare` returned."""
+
+    name: str
+    worker: _Worker
+    memo: Path
+    sent: float
+    prepared: bool = False
+
+
 class ProcessExecutor:
     """One worker process per backend: a segfault, abort, hang or memory blow-up costs one result.
 
@@ -302,6 +326,7 @@ class ProcessExecutor:
         self._starting: dict[str, _Worker] = {}
         self._unstartable: dict[str, Execution] = {}
         self._busy: set[str] = set()
+        self._versions: dict[str, str] = {}
 
     def start(self, backends: Sequence[Backend]) -> None:
         """Spawn every backend's worker without waiting: their imports overlap the run's planning."""
@@ -335,59 +360,101 @@ class ProcessExecutor:
         del self._workers[name]
         return Execution(None, Outcome.CRASH, worker.end("worker died", 5), 0.0, elapsed)
 
+    def _memo_path(self, backend: Backend, model: bytes) -> Path:
+        from .backends import backend_version
+        from .backends.onnx_backend import backend_cache_dir, digest
+
+        if backend.name not in self._versions:
+            self._versions[backend.name] = backend_version(backend)
+        key = digest(backend.name, self._versions[backend.name], model)
+        return backend_cache_dir(backend.name) / "prepare-timeouts" / f"{key}.json"
+
+    def _timed_out_before(self, memo: Path) -> Execution | None:
+        """The timeout a model's `prepare` ran into before, at this run's timeout or a longer one.
+
+        A compile past the timeout (IREE on a large convolution) runs past it
+        again: trying it once per value mode, opset twin and warm run cost the
+        nightly two minutes each. A longer timeout tries again; so does
+        deleting the note.
+        """
+        try:
+            seconds = float(json.loads(memo.read_text())["timeout_s"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if seconds < self.timeout:
+            return None
+        message = f"no answer after {seconds:g} s preparing this model before; not sent again (delete {memo} to retry)"
+        return Execution(None, Outcome.TIMEOUT, message)
+
+    def _note_timeout(self, memo: Path) -> None:
+        with contextlib.suppress(OSError):  # a read-only cache costs the next run time, not this result
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(json.dumps({"timeout_s": self.timeout}))
+
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         """Send the artifact to every backend's worker at once; the workers run side by side.
 
-        Each still has its own timeout, counted from this call, and a crash or
-        hang costs only its own result.
+        Each still has its own timeout, counted from when its worker (started) got it, and a crash or
+        hang costs only its own result; a model whose `prepare` ran past the
+        timeout before is not sent again (`_timed_out_before`).
         """
         done: dict[str, Execution] = {}
-        waiting: dict[Any, tuple[str, _Worker]] = {}
-        start = time.perf_counter()
+        waiting: dict[Any, _Waiting] = {}
+        try:
+            model = Path(artifact.model_path).read_bytes()
+        except OSError:
+            model = str(artifact.model_path).encode()  # the backend reports the missing file itself
         for backend in backends:
             if backend.name in self._busy:
                 raise RuntimeError(f"the last submission to {backend.name} was not collected")
+            memo = self._memo_path(backend, model)
+            before = self._timed_out_before(memo)
+            if before is not None:
+                done[backend.name] = before
+                continue
             worker = self._worker(backend)
             if isinstance(worker, Execution):
                 done[backend.name] = worker
                 continue
+            sent = time.perf_counter()  # after its start-up: spawning and imports are not the model's time
             try:
                 worker.conn.send((str(artifact.model_path), artifact.inputs))
             except OSError:  # BrokenPipeError included
-                done[backend.name] = self._crashed(backend.name, worker, time.perf_counter() - start)
+                done[backend.name] = self._crashed(backend.name, worker, 0.0)
                 continue
-            waiting[worker.conn] = (backend.name, worker)
+            waiting[worker.conn] = _Waiting(backend.name, worker, memo, sent)
             self._busy.add(backend.name)
         names = [b.name for b in backends]
-        return lambda: self._collect(names, done, waiting, start)
+        return lambda: self._collect(names, done, waiting)
 
-    def _collect(
-        self, names: list[str], done: dict[str, Execution], waiting: dict[Any, tuple[str, _Worker]], start: float
-    ) -> list[Execution]:
-        deadline = start + self.timeout
+    def _collect(self, names: list[str], done: dict[str, Execution], waiting: dict[Any, _Waiting]) -> list[Execution]:
         try:
             while waiting:
-                timeout = max(0.0, deadline - time.perf_counter())
-                ready = multiprocessing.connection.wait(list(waiting), timeout=timeout)
-                if not ready:
-                    for name, worker in waiting.values():
-                        del self._workers[name]
-                        worker.stop(kill=True)
-                        done[name] = Execution(
-                            None,
-                            Outcome.TIMEOUT,
-                            f"no answer after {self.timeout:g} s; worker killed",
-                            0.0,
-                            time.perf_counter() - start,
-                        )
-                    waiting.clear()
+                now = time.perf_counter()
+                for conn, w in list(waiting.items()):
+                    if now - w.sent >= self.timeout:
+                        del waiting[conn], self._workers[w.name]
+                        w.worker.stop(kill=True)
+                        if not w.prepared:
+                            self._note_timeout(w.memo)
+                        message = f"no answer after {self.timeout:g} s; worker killed"
+                        done[w.name] = Execution(None, Outcome.TIMEOUT, message, 0.0, time.perf_counter() - w.sent)
+                if not waiting:
                     break
-                for conn in ready:
-                    name, worker = waiting.pop(conn)
+                first = min(w.sent for w in waiting.values()) + self.timeout
+                for conn in multiprocessing.connection.wait(list(waiting), timeout=max(0.0, first - now)):
+                    w = waiting[conn]
                     try:
-                        done[name] = conn.recv()
+                        answer = conn.recv()
                     except (EOFError, OSError):
-                        done[name] = self._crashed(name, worker, time.perf_counter() - start)
+                        del waiting[conn]
+                        done[w.name] = self._crashed(w.name, w.worker, time.perf_counter() - w.sent)
+                        continue
+                    if answer == PREPARED:
+                        w.prepared = True
+                        continue
+                    del waiting[conn]
+                    done[w.name] = answer
         finally:
             self._busy.difference_update(names)
         return [done[name] for name in names]

@@ -118,3 +118,15 @@ class BrokenLibrary(ReferenceBackend):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         ctypes.string_at(0)  # loading the library in the worker: SIGSEGV
+
+
+class SlowToPrepare(_Misbehaving):
+    """As IREE compiling a large convolution: `prepare` of an `Add` model runs past any timeout."""
+
+    name = "slow-to-prepare"
+
+    def prepare(self, model_path: Path) -> Any:
+        session = super().prepare(model_path)
+        if session[1]:
+            time.sleep(300)
+        return session

@@ -16,7 +16,7 @@ from conformance.generate import discover_cases, draw_instances, select_cases
 from conformance.model import Outcome
 from conformance.store import Store
 
-from .misbehaving import Abort, BrokenLibrary, Gated, Hang, Hog, Segfault
+from .misbehaving import Abort, BrokenLibrary, Gated, Hang, Hog, Segfault, SlowToPrepare
 
 
 def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) -> None:
@@ -148,3 +148,32 @@ def test_a_timed_out_backend_leaves_no_child_process_behind(options: RunOptions,
         assert state == "Z", f"the backend's child {child} still runs (state {state})"
     except ProcessLookupError:
         pass  # gone, as it should be
+
+
+def test_a_model_whose_prepare_timed_out_is_not_sent_again(options: RunOptions) -> None:
+    """A compile past the timeout runs past it again: each value mode, and every later run, would wait the whole
+    timeout for the same answer. A hang while running (values matter there) is tried again."""
+    (case,) = select_cases(discover_cases(), "add")
+    instance = draw_instances(case, seed=0, max_examples=1)[0]
+    artifact = build_artifact(instance, "dynamo", options.opset, ArtifactCache(options.cache_dir))
+    executor = ProcessExecutor(timeout=3)
+    try:
+        slow, hang = SlowToPrepare(), Hang()
+        first = executor.submit([slow, hang], artifact)()
+        assert [e.failure for e in first] == [Outcome.TIMEOUT, Outcome.TIMEOUT], first
+        assert [e.message for e in first] == ["no answer after 3 s; worker killed"] * 2
+        started = time.perf_counter()
+        again = executor.submit([slow], artifact)()[0]
+        assert again.failure is Outcome.TIMEOUT and time.perf_counter() - started < 1, again
+        assert again.message.startswith("no answer after 3 s preparing this model before; not sent again"), again
+        assert "prepare-timeouts" in again.message
+        # The run-time hang is sent again (and hangs again).
+        assert executor.submit([hang], artifact)()[0].message == "no answer after 3 s; worker killed"
+    finally:
+        executor.close()
+    # A longer timeout than the one it ran past tries it again, in a later run too.
+    patient = ProcessExecutor(timeout=4)
+    try:
+        assert patient.submit([SlowToPrepare()], artifact)()[0].message == "no answer after 4 s; worker killed"
+    finally:
+        patient.close()
