@@ -6,6 +6,7 @@ and progress; none of them reaches into a stage directly.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import hashlib
@@ -373,10 +374,19 @@ def _run(
                     ops_of_model[path] = graph_ops(path)
             return ops_of_model[path]
 
-        # One instance waits on the backends while the driver judges the one
-        # before it and builds the one after it: with workers, the harness's
-        # own work overlaps the backends' instead of adding to it.
-        waiting: tuple[Staged, Collect, list[Backend]] | None = None
+        # Up to the executor's window of instances wait on the backends while the driver judges the oldest and
+        # builds the next: with workers, the harness's own work overlaps the backends', and a fast backend runs
+        # ahead of a slow one. Results are recorded in the jobs' order whatever order the backends finish in.
+        pending: collections.deque[tuple[Staged, Collect, list[Backend]] | list[Result]] = collections.deque()
+        window = max(1, getattr(executor, "window", 1))
+
+        def settle(item: tuple[Staged, Collect, list[Backend]] | list[Result]) -> None:
+            if isinstance(item, list):
+                record(item)
+            else:
+                staged, collect, on = item
+                record(judge_instance(staged, collect(), on, versions, clock), ops_of(staged))
+
         status = "interrupted"
         prefetcher = _prefetcher(options, jobs, summary.log) if prefetchable else None
         prefetched: set[str] = set()
@@ -396,18 +406,16 @@ def _run(
                         summary.cached -= ahead.get("exported", 0) + ahead.get("shared", 0)
                     on = _backends_for(instance, exporter, opset, backends, only)
                     staged = stage_instance(instance, exporter, opset, on, versions, cache, summary, clock)
+                    # Built while the backends ran the earlier ones; sent once fewer than `window` are out.
+                    while len(pending) >= window or (pending and isinstance(pending[0], list)):
+                        settle(pending.popleft())
                     if isinstance(staged, Staged):
                         record_ops(staged)
-                    previous = (waiting[0], waiting[1](), waiting[2]) if waiting is not None else None
-                    waiting = None
-                    if isinstance(staged, Staged):
-                        waiting = (staged, executor.submit(on, staged.artifact), on)
-                    if previous is not None:
-                        record(
-                            judge_instance(previous[0], previous[1], previous[2], versions, clock), ops_of(previous[0])
-                        )
-                    if not isinstance(staged, Staged):
-                        record(staged)
+                        pending.append((staged, executor.submit(on, staged.artifact), on))
+                    else:
+                        pending.append(staged)
+                while pending:
+                    settle(pending.popleft())
             status = "complete"
         except Exception:
             status = "failed"
@@ -416,8 +424,9 @@ def _run(
             try:
                 # What the backends already ran is judged and kept, also when the run stops on an error
                 # (not on Ctrl-C: that must not wait for a slow backend).
-                if waiting is not None and status != "interrupted":
-                    record(judge_instance(waiting[0], waiting[1](), waiting[2], versions, clock), ops_of(waiting[0]))
+                while pending and status == "failed":
+                    with contextlib.suppress(Exception):  # the error that stopped the run is the one to report
+                        settle(pending.popleft())
             finally:
                 if prefetcher is not None:
                     prefetcher.close()

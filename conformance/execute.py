@@ -9,7 +9,9 @@ last one while the workers run.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -90,6 +92,9 @@ Collect = Callable[[], list[Execution]]
 
 
 class Executor(Protocol):
+    #: Submissions a caller may have uncollected at once.
+    window: int
+
     def start(self, backends: Sequence[Backend]) -> None:
         """Get ready for these backends while the run is still planning; failures show at `submit`."""
         ...
@@ -97,7 +102,7 @@ class Executor(Protocol):
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
         """Start every backend on the artifact; call the result to wait for them.
 
-        A caller collects one submission before it submits again.
+        A caller has at most `window` submissions uncollected, and collects them in the order it made them.
         """
         ...
 
@@ -110,6 +115,8 @@ def execute_all(executor: Executor, backends: Sequence[Backend], artifact: Artif
 
 class InProcessExecutor:
     """Runs backends in the driver process when collected: fastest, but a segfault ends the run."""
+
+    window = 1
 
     def start(self, backends: Sequence[Backend]) -> None:
         pass
@@ -302,13 +309,15 @@ class _Worker:
 
 
 @dataclass
-class _Waiting:
-    """A request a worker is on: since when, and whether its `prepare` returned."""
+class _Request:
+    """One backend's part of a submission: queued until that backend's worker is free, then in flight."""
 
-    name: str
-    worker: _Worker
+    ticket: int
+    backend: Backend
+    artifact: Artifact
     memo: Path
-    sent: float
+    worker: _Worker | None = None
+    sent: float = 0.0
     prepared: bool = False
 
 
@@ -316,8 +325,13 @@ class ProcessExecutor:
     """One worker process per backend: a segfault, abort, hang or memory blow-up costs one result.
 
     A worker that crashes or overruns `timeout` is killed and replaced on the
-    next request; the run goes on.
+    next request; the run goes on. Each backend has a queue: with `window`
+    submissions uncollected, a fast backend runs ahead while a slow one
+    (IREE compiling) works, so the cores are not left waiting for the
+    slowest backend of each artifact in turn.
     """
+
+    window = 8
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT_S, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> None:
         self.timeout = timeout
@@ -325,8 +339,11 @@ class ProcessExecutor:
         self._workers: dict[str, _Worker] = {}
         self._starting: dict[str, _Worker] = {}
         self._unstartable: dict[str, Execution] = {}
-        self._busy: set[str] = set()
         self._versions: dict[str, str] = {}
+        self._queues: dict[str, collections.deque[_Request]] = {}
+        self._in_flight: dict[str, _Request] = {}
+        self._answers: dict[int, dict[str, Execution]] = {}
+        self._tickets = itertools.count()
 
     def start(self, backends: Sequence[Backend]) -> None:
         """Spawn every backend's worker without waiting: their imports overlap the run's planning."""
@@ -392,74 +409,92 @@ class ProcessExecutor:
             memo.write_text(json.dumps({"timeout_s": self.timeout}))
 
     def submit(self, backends: Sequence[Backend], artifact: Artifact) -> Collect:
-        """Send the artifact to every backend's worker at once; the workers run side by side.
+        """Queue the artifact for every backend's worker; each runs it as soon as it is free.
 
-        Each still has its own timeout, counted from when its worker (started) got it, and a crash or
-        hang costs only its own result; a model whose `prepare` ran past the
-        timeout before is not sent again (`_timed_out_before`).
+        Each request has its own timeout, counted from when its worker (started)
+        got it, and a crash or hang costs only its own result; a model whose
+        `prepare` ran past the timeout before is not sent again (`_timed_out_before`).
         """
-        done: dict[str, Execution] = {}
-        waiting: dict[Any, _Waiting] = {}
+        ticket = next(self._tickets)
+        answers = self._answers[ticket] = {}
         try:
             model = Path(artifact.model_path).read_bytes()
         except OSError:
             model = str(artifact.model_path).encode()  # the backend reports the missing file itself
         for backend in backends:
-            if backend.name in self._busy:
-                raise RuntimeError(f"the last submission to {backend.name} was not collected")
             memo = self._memo_path(backend, model)
             before = self._timed_out_before(memo)
             if before is not None:
-                done[backend.name] = before
+                answers[backend.name] = before
                 continue
-            worker = self._worker(backend)
-            if isinstance(worker, Execution):
-                done[backend.name] = worker
-                continue
-            sent = time.perf_counter()  # after its start-up: spawning and imports are not the model's time
-            try:
-                worker.conn.send((str(artifact.model_path), artifact.inputs))
-            except OSError:  # BrokenPipeError included
-                done[backend.name] = self._crashed(backend.name, worker, 0.0)
-                continue
-            waiting[worker.conn] = _Waiting(backend.name, worker, memo, sent)
-            self._busy.add(backend.name)
+            self._queues.setdefault(backend.name, collections.deque()).append(_Request(ticket, backend, artifact, memo))
+        self._pump()
         names = [b.name for b in backends]
-        return lambda: self._collect(names, done, waiting)
+        return lambda: self._collect(ticket, names)
 
-    def _collect(self, names: list[str], done: dict[str, Execution], waiting: dict[Any, _Waiting]) -> list[Execution]:
-        try:
-            while waiting:
-                now = time.perf_counter()
-                for conn, w in list(waiting.items()):
-                    if now - w.sent >= self.timeout:
-                        del waiting[conn], self._workers[w.name]
-                        w.worker.stop(kill=True)
-                        if not w.prepared:
-                            self._note_timeout(w.memo)
-                        message = f"no answer after {self.timeout:g} s; worker killed"
-                        done[w.name] = Execution(None, Outcome.TIMEOUT, message, 0.0, time.perf_counter() - w.sent)
-                if not waiting:
-                    break
-                first = min(w.sent for w in waiting.values()) + self.timeout
-                for conn in multiprocessing.connection.wait(list(waiting), timeout=max(0.0, first - now)):
-                    w = waiting[conn]
-                    try:
-                        answer = conn.recv()
-                    except (EOFError, OSError):
-                        del waiting[conn]
-                        done[w.name] = self._crashed(w.name, w.worker, time.perf_counter() - w.sent)
-                        continue
-                    if answer == PREPARED:
-                        w.prepared = True
-                        continue
-                    del waiting[conn]
-                    done[w.name] = answer
-        finally:
-            self._busy.difference_update(names)
-        return [done[name] for name in names]
+    def _pump(self) -> None:
+        """Send each free worker the next request in its backend's queue."""
+        for name, queue in self._queues.items():
+            while queue and name not in self._in_flight:
+                request = queue.popleft()
+                worker = self._worker(request.backend)
+                if isinstance(worker, Execution):
+                    self._answers[request.ticket][name] = worker
+                    continue
+                request.worker, request.sent = worker, time.perf_counter()
+                try:
+                    worker.conn.send((str(request.artifact.model_path), request.artifact.inputs))
+                except OSError:  # BrokenPipeError included
+                    self._answers[request.ticket][name] = self._crashed(name, worker, 0.0)
+                    continue
+                self._in_flight[name] = request
+
+    def _time_out(self, now: float) -> None:
+        for name, request in list(self._in_flight.items()):
+            if now - request.sent < self.timeout:
+                continue
+            del self._in_flight[name], self._workers[name]
+            assert request.worker is not None
+            request.worker.stop(kill=True)
+            if not request.prepared:
+                self._note_timeout(request.memo)
+            message = f"no answer after {self.timeout:g} s; worker killed"
+            self._answers[request.ticket][name] = Execution(None, Outcome.TIMEOUT, message, 0.0, now - request.sent)
+
+    def _collect(self, ticket: int, names: list[str]) -> list[Execution]:
+        answers = self._answers[ticket]
+        while True:
+            now = time.perf_counter()
+            self._time_out(now)
+            self._pump()
+            if all(name in answers for name in names):
+                break
+            by_conn = {r.worker.conn: r for r in self._in_flight.values() if r.worker is not None}
+            first = min(r.sent for r in by_conn.values()) + self.timeout
+            for conn in multiprocessing.connection.wait(list(by_conn), timeout=max(0.0, first - now)):
+                request = by_conn[conn]
+                name = request.backend.name
+                try:
+                    answer = conn.recv()
+                except (EOFError, OSError):
+                    del self._in_flight[name]
+                    elapsed = time.perf_counter() - request.sent
+                    self._answers[request.ticket][name] = self._crashed(name, request.worker, elapsed)  # type: ignore[arg-type]
+                    continue
+                if answer == PREPARED:
+                    request.prepared = True
+                    continue
+                del self._in_flight[name]
+                self._answers[request.ticket][name] = answer
+        del self._answers[ticket]
+        return [answers[name] for name in names]
 
     def close(self) -> None:
+        for request in self._in_flight.values():  # a run stopped with requests out: not worth waiting for
+            if request.worker is not None:
+                request.worker.stop(kill=True)
+        self._in_flight.clear()
+        self._queues.clear()
         for worker in self._workers.values():
             worker.stop()
         for worker in self._starting.values():
@@ -498,6 +533,9 @@ class DaskExecutor:
     crash is not retried on the next worker), and a task past the timeout is
     a `timeout` whose worker is restarted.
     """
+
+    #: Each submission's timeout counts from `submit`: queued behind another on a worker, it would run out.
+    window = 1
 
     def __init__(self, client: Any, timeout: float = DEFAULT_TIMEOUT_S, *, owns_client: bool = False) -> None:
         self.client = client

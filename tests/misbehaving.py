@@ -130,3 +130,18 @@ class SlowToPrepare(_Misbehaving):
         if session[1]:
             time.sleep(300)
         return session
+
+
+class Tally(ReferenceBackend):
+    """The reference evaluator that appends a line to `tally` for each model it runs: what it ran, seen from
+    outside its worker."""
+
+    name = "tally"
+
+    def __init__(self, tally: Path) -> None:
+        self.tally = tally
+
+    def run(self, session: Any, inputs: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
+        with self.tally.open("a") as out:
+            out.write("ran\n")
+        return super().run(session, inputs)

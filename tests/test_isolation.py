@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from conformance.backends import select_backends
 from conformance.engine import RunOptions, run
@@ -16,7 +15,7 @@ from conformance.generate import discover_cases, draw_instances, select_cases
 from conformance.model import Outcome
 from conformance.store import Store
 
-from .misbehaving import Abort, BrokenLibrary, Gated, Hang, Hog, Segfault, SlowToPrepare
+from .misbehaving import Abort, BrokenLibrary, Gated, Hang, Hog, Segfault, SlowToPrepare, Tally
 
 
 def test_crash_hang_and_memory_blowup_each_cost_one_result(options: RunOptions) -> None:
@@ -72,21 +71,59 @@ def test_workers_run_while_the_driver_goes_on(options: RunOptions, tmp_path: Pat
     instance = draw_instances(case, seed=0, max_examples=1)[0]
     artifact = build_artifact(instance, "dynamo", options.opset, ArtifactCache(options.cache_dir))
     gated = Gated(tmp_path / "gate")
+    reference = select_backends("reference")
     executor = ProcessExecutor(timeout=60)
     try:
         collect = executor.submit([gated], artifact)
-        with pytest.raises(RuntimeError, match="not collected"):
-            executor.submit([gated], artifact)
         started, deadline = tmp_path / "gate.started", time.monotonic() + 60
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert started.exists(), "the backend did not start before its result was collected"
+        # Submitted again while the gated backend still waits: queued behind it, while a free backend runs
+        # the second submission at once.
+        second = executor.submit([gated, *reference], artifact)
+        assert executor._in_flight.keys() == {"gated", "reference"}
         gated.gate.touch()
         (execution,) = collect()
         assert execution.failure is None, execution.message
         assert execution.outputs is not None and execution.outputs[0].shape == artifact.oracles.source[0].shape
-        (again,) = executor.submit([gated], artifact)()  # collected: the worker takes the next one
-        assert again.failure is None, again.message
+        again, ran = second()  # the gate is open: the queued one runs now
+        assert again.failure is None and ran.failure is None, (again.message, ran.message)
+    finally:
+        executor.close()
+
+
+def test_a_backend_runs_ahead_while_a_slow_one_works(options: RunOptions, tmp_path: Path) -> None:
+    """With submissions uncollected, each backend works through its own queue: the fast one has run every
+    submission while the slow one still holds the first, and the results come back per submission."""
+    (case,) = select_cases(discover_cases(), "add")
+    instance = draw_instances(case, seed=0, max_examples=1)[0]
+    artifact = build_artifact(instance, "dynamo", options.opset, ArtifactCache(options.cache_dir))
+    gated, tally = Gated(tmp_path / "gate"), Tally(tmp_path / "tally")
+    executor = ProcessExecutor(timeout=60)
+    try:
+        collects = [executor.submit([gated, tally], artifact) for _ in range(3)]
+
+        def ran() -> int:
+            return len(tally.tally.read_text().splitlines()) if tally.tally.exists() else 0
+
+        seen_at_opening: list[int] = []
+
+        def open_once_tallied() -> None:
+            deadline = time.monotonic() + 60
+            while ran() < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_at_opening.append(ran())
+            gated.gate.touch()
+
+        # Collecting the first waits on the gated backend; meanwhile the tally works through its queue, and
+        # only then is the gate opened.
+        threading.Thread(target=open_once_tallied, daemon=True).start()
+        for collect in collects:
+            slow, fast = collect()
+            assert slow.failure is None and fast.failure is None, (slow.message, fast.message)
+        assert seen_at_opening == [3], "the fast backend waited for the slow one"
+        assert len(tally.tally.read_text().splitlines()) == 3
     finally:
         executor.close()
 
