@@ -604,6 +604,27 @@ def test_a_graph_that_onnx_own_inference_rejects_is_the_exporters_even_where_bac
     assert finding.party == Party.EXPORTER and "operator (IsNaN)" in finding.evidence, finding
 
 
+def test_what_a_backend_makes_of_a_graph_onnx_own_inference_rejects_is_the_exporters() -> None:
+    """torchscript writes QuantizeLinear of float16 at opset 17 (float16 is allowed from 19): onnxruntime refuses
+    the graph by the schema, IREE and TVM run it and answer float32. Seen at seed 1 as an IREE finding."""
+    typed = ("InvalidGraph: [ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model from /x failed:This is an invalid "
+             "model. Type Error: Type 'tensor(float16)' of input parameter (input_0) of operator (QuantizeLinear) "
+             "in node (/QuantizeLinear) is invalid.")  # fmt: skip
+    case = "quant/fake_quantize_per_tensor[aaaaaaaaaaaa]"
+    results = [
+        make_result(case, Outcome.LOAD_FAIL, backend="onnxruntime", oracle=OracleAgreement.NO_SPEC, message=typed),
+        make_result(case, Outcome.DTYPE, backend="iree", oracle=OracleAgreement.NO_SPEC,
+                    message="output 0: dtype float32, expected float16"),
+        make_result(case, Outcome.DTYPE, backend="tvm", oracle=OracleAgreement.NO_SPEC,
+                    message="output 0: dtype float32, expected float16"),
+        make_result(case, Outcome.PASS, backend="tract", oracle=OracleAgreement.NO_SPEC),
+    ]  # fmt: skip
+    findings = cluster(results)
+    assert {f.party for f in findings} == {Party.EXPORTER}, [f.to_dict() for f in findings]
+    dtype = next(f for f in findings if f.outcome == "dtype")
+    assert "onnxruntime rejects the graph" in dtype.evidence and "QuantizeLinear" in dtype.evidence, dtype.evidence
+
+
 def test_an_operator_the_exporter_cannot_lower_is_one_finding_whatever_the_dtype() -> None:
     """torchscript refusing aten::diff was six findings, one per dtype drawn, and a seventh where the export ran
     in a forked child whose error came back wrapped in `RuntimeError: `: one cause, one finding."""
