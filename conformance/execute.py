@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -377,13 +378,13 @@ class ProcessExecutor:
         del self._workers[name]
         return Execution(None, Outcome.CRASH, worker.end("worker died", 5), 0.0, elapsed)
 
-    def _memo_path(self, backend: Backend, model: bytes) -> Path:
+    def _memo_path(self, backend: Backend, model_digest: str) -> Path:
         from .backends import backend_version
         from .backends.onnx_backend import backend_cache_dir, digest
 
         if backend.name not in self._versions:
             self._versions[backend.name] = backend_version(backend)
-        key = digest(backend.name, self._versions[backend.name], model)
+        key = digest(backend.name, self._versions[backend.name], model_digest)
         return backend_cache_dir(backend.name) / "prepare-timeouts" / f"{key}.json"
 
     def _timed_out_before(self, memo: Path) -> Execution | None:
@@ -421,8 +422,9 @@ class ProcessExecutor:
             model = Path(artifact.model_path).read_bytes()
         except OSError:
             model = str(artifact.model_path).encode()  # the backend reports the missing file itself
+        model_digest = hashlib.sha256(model).hexdigest()  # once per artifact, not once per backend
         for backend in backends:
-            memo = self._memo_path(backend, model)
+            memo = self._memo_path(backend, model_digest)
             before = self._timed_out_before(memo)
             if before is not None:
                 answers[backend.name] = before

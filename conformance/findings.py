@@ -215,24 +215,17 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
         return Attribution(Party.EXPORTER, f"torch's {result.exporter} exporter raised at opset {result.opset}")
-    schema = _schema_refusal(result)
-    if schema is not None:
-        # ONNX's own shape and type inference (which onnxruntime runs on load) rejects the graph: the spec says it
-        # is invalid, whichever backends run it anyway (torchscript's Softmax on a 0-d tensor, dynamo's IsNaN on bool).
-        return Attribution(
-            Party.EXPORTER,
-            f"{result.backend} rejects the graph torch's {result.exporter} exporter wrote by ONNX's own op schemas "
-            f"({schema}): the exported model breaks the spec, whichever backends run it anyway",
-        )
-    refused = next((p for p in peers if p.backend != result.backend and _schema_refusal(p)), None)
+    # ONNX's own shape and type inference (which onnxruntime runs on load) rejects the graph, on this backend or
+    # another: the spec says it is invalid, whichever backends run it anyway (torchscript's Softmax on a 0-d
+    # tensor, dynamo's IsNaN on bool, torchscript's opset-17 QuantizeLinear of float16 that IREE answers in float32).
+    refused = next((p for p in (result, *peers) if _schema_refusal(p) is not None), None)
     if refused is not None:
-        # torchscript's opset-17 DequantizeLinear to float16, which exists from 19: onnxruntime refuses the graph by
-        # the schema, IREE and TVM run it and answer float32. What a backend makes of an invalid graph is not its bug.
+        made = "" if refused is result else f"; {outcome} on {result.backend} is what it made of it"
         return Attribution(
             Party.EXPORTER,
             f"{refused.backend} rejects the graph torch's {result.exporter} exporter wrote by ONNX's own op schemas "
-            f"({_schema_refusal(refused)}): {outcome} on {result.backend} is what it made of a graph the spec "
-            "calls invalid",
+            f"({_schema_refusal(refused)}): the exported model breaks the spec, whichever backends run it anyway"
+            + made,
         )
     voters = {
         _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
