@@ -159,7 +159,7 @@ def serve(conn: Any) -> int:
 
     faulthandler.enable()
     try:
-        path, memory_limit_mb = conn.recv()
+        path, memory_limit_mb, log = conn.recv()
         sys.path[:] = list(dict.fromkeys([*path, *sys.path]))  # the caller's order first, as spawn would
         backend = conn.recv()
     except (EOFError, OSError):
@@ -176,13 +176,17 @@ def serve(conn: Any) -> int:
     while True:
         try:
             request = conn.recv()
-        except (EOFError, KeyboardInterrupt):
+            if request is None:
+                return 0
+            model_path, inputs = request
+            execution, session = _execute(backend, Path(model_path), tuple(inputs), lambda: conn.send(PREPARED))
+            conn.send(execution)
+        except (EOFError, OSError, KeyboardInterrupt):
+            # The driver went away without saying stop (killed, or about to kill us): nobody will read the
+            # log, and a driver killed outright cannot delete it. A reset or broken pipe is an OSError.
+            with contextlib.suppress(OSError):
+                os.unlink(log)
             return 0
-        if request is None:
-            return 0
-        model_path, inputs = request
-        execution, session = _execute(backend, Path(model_path), tuple(inputs), lambda: conn.send(PREPARED))
-        conn.send(execution)
         del session  # freeing a session (thread pools, arenas) is the backend's time, not the driver's wait
 
 
@@ -229,7 +233,7 @@ class _Worker:
         finally:
             child.close()
         try:
-            self.conn.send((list(sys.path), memory_limit_mb))
+            self.conn.send((list(sys.path), memory_limit_mb, self.stderr_file.name))
             self.conn.send(backend)
         except OSError:
             pass  # it died at once: `wait_ready` says so, with its log

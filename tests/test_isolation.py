@@ -214,3 +214,36 @@ def test_a_model_whose_prepare_timed_out_is_not_sent_again(options: RunOptions) 
         assert patient.submit([SlowToPrepare()], artifact)()[0].message == "no answer after 4 s; worker killed"
     finally:
         patient.close()
+
+
+def test_a_killed_driver_leaves_no_worker_and_no_log_behind(tmp_path) -> None:
+    """SIGKILL (a CI runner's hard limit) gives the driver no chance to stop its workers or delete their logs:
+    each worker sees its pipe close, deletes its own log and exits, instead of leaving one file per backend
+    per killed run in the temp folder."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import BIN
+
+    db, tmp = tmp_path / "r.sqlite", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(
+        [str(BIN / "conformance"), "run", "--cases", "onnx-node/*", "--backends", "reference,onnxruntime",
+         "--db", str(db), "--quiet", "--expectations", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=str(tmp)),
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(list(tmp.glob("conformance-*.log"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    logs = sorted(p.name for p in tmp.glob("conformance-*.log"))
+    assert len(logs) == 2, f"expected a log per backend's worker, found {logs}"
+    time.sleep(2)  # requests in flight
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 30
+    while list(tmp.glob("conformance-*.log")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = sorted(p.name for p in tmp.glob("conformance-*.log"))
+    assert not left, f"workers' logs left after the driver was killed: {left}"
