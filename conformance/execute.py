@@ -172,22 +172,22 @@ def serve(conn: Any) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with contextlib.suppress(Exception):  # a backend that cannot load says so when it is used
         backend.available()  # imports the backend's library now, while the driver is still planning
-    conn.send("ready")
-    while True:
-        try:
+    try:
+        conn.send("ready")
+        while True:
             request = conn.recv()
             if request is None:
                 return 0
             model_path, inputs = request
             execution, session = _execute(backend, Path(model_path), tuple(inputs), lambda: conn.send(PREPARED))
             conn.send(execution)
-        except (EOFError, OSError, KeyboardInterrupt):
-            # The driver went away without saying stop (killed, or about to kill us): nobody will read the
-            # log, and a driver killed outright cannot delete it. A reset or broken pipe is an OSError.
-            with contextlib.suppress(OSError):
-                os.unlink(log)
-            return 0
-        del session  # freeing a session (thread pools, arenas) is the backend's time, not the driver's wait
+            del session  # freeing a session (thread pools, arenas) is the backend's time, not the driver's wait
+    except (EOFError, OSError, KeyboardInterrupt):
+        # The driver went away without saying stop (killed, or about to kill us): nobody will read the log,
+        # and a driver killed outright cannot delete it. A reset or broken pipe is an OSError.
+        with contextlib.suppress(OSError):
+            os.unlink(log)
+        return 0
 
 
 def _signal_name(exitcode: int | None) -> str:
@@ -470,30 +470,50 @@ class ProcessExecutor:
     def _collect(self, ticket: int, names: list[str]) -> list[Execution]:
         answers = self._answers[ticket]
         while True:
+            # Answers already waiting first: the driver may have been away past the timeout (waiting for an
+            # export, starting another backend's worker) while these workers answered in time.
+            self._receive(0.0)
             now = time.perf_counter()
             self._time_out(now)
             self._pump()
             if all(name in answers for name in names):
                 break
-            by_conn = {r.worker.conn: r for r in self._in_flight.values() if r.worker is not None}
-            first = min(r.sent for r in by_conn.values()) + self.timeout
-            for conn in multiprocessing.connection.wait(list(by_conn), timeout=max(0.0, first - now)):
-                request = by_conn[conn]
-                name = request.backend.name
+            first = min(r.sent for r in self._in_flight.values()) + self.timeout
+            self._receive(max(0.0, first - now))
+        del self._answers[ticket]
+        return [answers[name] for name in names]
+
+    def _receive(self, timeout: float) -> None:
+        """Take what the workers in flight have sent, waiting up to `timeout` for the first of it."""
+        by_conn = {r.worker.conn: r for r in self._in_flight.values() if r.worker is not None}
+        for conn in multiprocessing.connection.wait(list(by_conn), timeout=timeout):
+            request = by_conn[conn]
+            name = request.backend.name
+            while name in self._in_flight:
                 try:
                     answer = conn.recv()
                 except (EOFError, OSError):
                     del self._in_flight[name]
                     elapsed = time.perf_counter() - request.sent
                     self._answers[request.ticket][name] = self._crashed(name, request.worker, elapsed)  # type: ignore[arg-type]
-                    continue
+                    break
                 if answer == PREPARED:
                     request.prepared = True
+                    if not conn.poll():
+                        break
                     continue
                 del self._in_flight[name]
-                self._answers[request.ticket][name] = answer
-        del self._answers[ticket]
-        return [answers[name] for name in names]
+                self._answers[request.ticket][name] = self._in_time(request, answer)
+
+    def _in_time(self, request: _Request, answer: Execution) -> Execution:
+        """An answer read late is judged by the worker's own clock: past the timeout it is a timeout still."""
+        took = answer.prepare_seconds + answer.run_seconds
+        if took <= self.timeout:
+            return answer
+        if answer.prepare_seconds > self.timeout:
+            self._note_timeout(request.memo)
+        message = f"no answer after {self.timeout:g} s (it came after {took:.1f} s; the worker was kept)"
+        return Execution(None, Outcome.TIMEOUT, message, answer.prepare_seconds, answer.run_seconds)
 
     def close(self) -> None:
         for request in self._in_flight.values():  # a run stopped with requests out: not worth waiting for

@@ -66,6 +66,18 @@ class Hang(_Misbehaving):
             time.sleep(0.05)
 
 
+class Slow(_Misbehaving):
+    """Runs an `Add` model for `seconds`, then answers: slow, not hung."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def misbehave(self) -> None:
+        time.sleep(self.seconds)
+
+
 class HangInAChild(_Misbehaving):
     """As IREE does: the work (a compile) runs in a child process, and the child is what hangs."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import replace
@@ -247,3 +248,32 @@ def test_a_killed_driver_leaves_no_worker_and_no_log_behind(tmp_path) -> None:
         time.sleep(0.2)
     left = sorted(p.name for p in tmp.glob("conformance-*.log"))
     assert not left, f"workers' logs left after the driver was killed: {left}"
+
+
+def test_an_answer_that_waited_for_a_busy_driver_is_not_a_timeout(options: RunOptions) -> None:
+    """The driver can be busy past the timeout (waiting for a slow export) while a worker answered at once: the
+    answer waiting in the pipe is the result (a nightly reported all nine backends timed out together on one
+    model that way). A worker whose own prepare and run took longer than the timeout is still a timeout."""
+    from .misbehaving import Slow
+
+    (case,) = select_cases(discover_cases(), "add")
+    instance = draw_instances(case, seed=0, max_examples=1)[0]
+    artifact = build_artifact(instance, "dynamo", options.opset, ArtifactCache(options.cache_dir))
+    executor = ProcessExecutor(timeout=2)
+    try:
+        fast, slow = Slow(0.0), Slow(2.5)
+        fast.name, slow.name = "fast", "slow"
+        executor.submit([fast, slow], artifact)()  # workers started, imports done
+        collect = executor.submit([fast, slow], artifact)
+        time.sleep(4)  # the driver busy elsewhere; both workers have answered by now
+        quick, late = collect()
+        assert quick.failure is None and quick.outputs is not None, quick
+        assert late.failure is Outcome.TIMEOUT, late
+        assert re.fullmatch(r"no answer after 2 s \(it came after [2-3]\.\d s; the worker was kept\)", late.message), (
+            late
+        )
+        # The late worker was not killed: it answered, and answers the next request.
+        again = executor.submit([fast], artifact)()[0]
+        assert again.failure is None, again
+    finally:
+        executor.close()
