@@ -280,14 +280,36 @@ class WaveNetBlock(nn.Module):
 
 
 class RNN(nn.Module):
-    """nn.LSTM or nn.GRU, batch first, optionally fed an initial state; returns output and final state(s)."""
+    """nn.LSTM, nn.GRU or nn.RNN (`rnn_tanh`, `rnn_relu`), optionally fed an initial state; returns the output
+    and the final state(s).
 
-    def __init__(self, kind: str, inp: int, hidden: int, layers: int, bidirectional: bool, with_state: bool) -> None:
+    `batch_first`, `bias` and LSTM's `proj_size` change the exported graph (a Transpose around the ONNX
+    RNN op or its `layout`, an absent `B` input, a projection matmul after each step), so cases draw them.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        inp: int,
+        hidden: int,
+        layers: int,
+        bidirectional: bool,
+        with_state: bool,
+        *,
+        batch_first: bool = True,
+        bias: bool = True,
+        proj_size: int = 0,
+    ) -> None:
         super().__init__()
-        cls = nn.LSTM if kind == "lstm" else nn.GRU
         self.kind = kind
         self.with_state = with_state
-        self.rnn = cls(inp, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        common = dict(num_layers=layers, batch_first=batch_first, bidirectional=bidirectional, bias=bias)
+        if kind == "lstm":
+            self.rnn: nn.Module = nn.LSTM(inp, hidden, proj_size=proj_size, **common)
+        elif kind == "gru":
+            self.rnn = nn.GRU(inp, hidden, **common)
+        else:
+            self.rnn = nn.RNN(inp, hidden, nonlinearity=kind.removeprefix("rnn_"), **common)
 
     def forward(self, x: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.kind == "lstm":

@@ -166,20 +166,29 @@ def _rnn(d: Draw, kind: str, layers: int, bidirectional: bool) -> Spec:
     inp = d.integer("input_size", 2, 16)
     hidden = d.integer("hidden_size", 2, 16)
     with_state = d.boolean("initial_state")
-    model = seeded(d.weights_seed(), lambda: B.RNN(kind, inp, hidden, layers, bidirectional, with_state))
+    batch_first, bias = d.boolean("batch_first"), d.boolean("bias")
+    # LSTM only: project each step's h to proj_size < hidden (h and the output then have proj_size features).
+    projection = d.choice("proj_size", ("none", "1", "hidden-1")) if kind == "lstm" else "none"
+    proj = {"none": 0, "1": 1, "hidden-1": hidden - 1}[projection] if hidden > 2 else 0
+    model = seeded(
+        d.weights_seed(),
+        lambda: B.RNN(kind, inp, hidden, layers, bidirectional, with_state, batch_first=batch_first, bias=bias,
+                      proj_size=proj),
+    )  # fmt: skip
     batch, seq = d.integer("batch", 1, 3), d.integer("seq", 1, 8)
-    inputs = [d.tensor("x", (batch, seq, inp))]
+    inputs = [d.tensor("x", (batch, seq, inp) if batch_first else (seq, batch, inp))]
     if with_state:
-        state = (layers * (2 if bidirectional else 1), batch, hidden)
-        inputs.append(d.tensor("h0", state, low=-1, high=1))
+        directions = layers * (2 if bidirectional else 1)
+        inputs.append(d.tensor("h0", (directions, batch, proj or hidden), low=-1, high=1))
         if kind == "lstm":
-            inputs.append(d.tensor("c0", state, low=-1, high=1))
+            inputs.append(d.tensor("c0", (directions, batch, hidden), low=-1, high=1))
     return Spec(model, tuple(inputs))
 
 
 @case("model", op_class=OpClass.MATMUL, min_opset=9, tags=("rnn", "lstm"))
 def lstm(d: Draw) -> Spec:
-    """One-layer LSTM, batch first, zero or given initial (h, c); outputs the sequence and final h and c."""
+    """One-layer LSTM, batch first or not, with or without biases and a projection (`proj_size`), zero or
+    given initial (h, c); outputs the sequence and final h and c."""
     return _rnn(d, "lstm", 1, False)
 
 
@@ -191,7 +200,7 @@ def lstm_2layer_bidirectional(d: Draw) -> Spec:
 
 @case("model", op_class=OpClass.MATMUL, min_opset=9, tags=("rnn", "gru"))
 def gru(d: Draw) -> Spec:
-    """One-layer GRU, batch first; PyTorch applies the reset gate after the hidden matmul (linear_before_reset=1)."""
+    """One-layer GRU; PyTorch applies the reset gate after the hidden matmul (linear_before_reset=1)."""
     return _rnn(d, "gru", 1, False)
 
 
@@ -199,6 +208,19 @@ def gru(d: Draw) -> Spec:
 def gru_2layer_bidirectional(d: Draw) -> Spec:
     """Two stacked bidirectional GRU layers."""
     return _rnn(d, "gru", 2, True)
+
+
+@case("model", op_class=OpClass.MATMUL, min_opset=9, tags=("rnn", "elman"))
+def rnn(d: Draw) -> Spec:
+    """One-layer Elman RNN (nn.RNN), tanh or ReLU: ONNX's RNN op and its `activations`, which no other
+    case reaches."""
+    return _rnn(d, d.choice("nonlinearity", ("rnn_tanh", "rnn_relu")), 1, False)
+
+
+@case("model", op_class=OpClass.MATMUL, min_opset=9, tags=("rnn", "elman", "bidirectional"))
+def rnn_2layer_bidirectional(d: Draw) -> Spec:
+    """Two stacked bidirectional Elman RNN layers."""
+    return _rnn(d, d.choice("nonlinearity", ("rnn_tanh", "rnn_relu")), 2, True)
 
 
 # ---------------------------------------------------------------- attention

@@ -428,13 +428,24 @@ def adaptive_max_pool2d(d: Draw) -> Spec:
     return _adaptive(d, 2, torch.nn.functional.adaptive_max_pool2d, POOL_DTYPES, indices=True)
 
 
+@case(
+    "pool",
+    op_class=OpClass.EXACT,
+    notes="adaptive_max_pool3d, optionally with the indices."
+    + _ADAPTIVE_NOTES.format(none=" or None (the input's size)")
+    + " Values drawn wide so ties are rare.",
+)
+def adaptive_max_pool3d(d: Draw) -> Spec:
+    return _adaptive(d, 3, torch.nn.functional.adaptive_max_pool3d, POOL_DTYPES, indices=True)
+
+
 def _lp_pool(d: Draw, rank: int) -> Spec:
     dtype = d.dtype(POOL_DTYPES)
     norm_type = d.choice("norm_type", (1.0, 1.5, 2.0, 3.0))
     per_axis, kernel, stride = _window(d, rank, 2)
     ceil_mode = d.boolean("ceil_mode")
     spatial = tuple(d.integer(f"size{i}", k, k + 3) for i, k in enumerate(kernel))
-    fn = torch.nn.functional.lp_pool1d if rank == 1 else torch.nn.functional.lp_pool2d
+    fn = {1: torch.nn.functional.lp_pool1d, 2: torch.nn.functional.lp_pool2d, 3: torch.nn.functional.lp_pool3d}[rank]
     module = Fn(
         fn,
         norm_type=norm_type,
@@ -472,6 +483,16 @@ def lp_pool1d(d: Draw) -> Spec:
 )
 def lp_pool2d(d: Draw) -> Spec:
     return _lp_pool(d, 2)
+
+
+@case(
+    "pool",
+    unspecified=ZERO_SIGN,
+    op_class=OpClass.REDUCTION,
+    notes="lp_pool3d" + _LP_POOL_NOTES + " Kernel and stride as ints or per-axis tuples." + ZERO_SIGN_NOTE,
+)
+def lp_pool3d(d: Draw) -> Spec:
+    return _lp_pool(d, 3)
 
 
 def _im2col_args(d: Draw) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -540,15 +561,15 @@ def fold(d: Draw) -> Spec:
     return Spec(module, (x,))
 
 
-@case(
-    "pool",
-    op_class=OpClass.EXACT,
-    notes="torch.nn.functional.max_unpool2d scattering values back by the indices of a max_pool2d in the "
-    "same graph (MaxUnpool). Windows side by side, overlapping (a shared maximum is written twice, the same "
-    "value) or with gaps; padding, and output_size (the pooled input's size, any rows left over) or torch's "
-    "default size (windows that tile the input exactly).",
-)
-def max_unpool2d(d: Draw) -> Spec:
+_MAX_POOL = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2d, 3: torch.nn.functional.max_pool3d}
+_MAX_UNPOOL = {
+    1: torch.nn.functional.max_unpool1d,
+    2: torch.nn.functional.max_unpool2d,
+    3: torch.nn.functional.max_unpool3d,
+}
+
+
+def _max_unpool(d: Draw, rank: int) -> Spec:
     dtype = d.dtype(("float32", "float64"))
     layout = d.choice("windows", ("adjacent", "overlapping", "gaps"))
     kernel = d.integer("kernel", 2 if layout == "overlapping" else 1, 3)
@@ -557,15 +578,38 @@ def max_unpool2d(d: Draw) -> Spec:
     # Indices are flat over the pooled input's plane: without output_size torch's default size must be
     # that plane, so the windows tile it exactly with no padding; with it, rows may be left over.
     padding = d.integer("padding", 0, kernel // 2) if sized else 0
-    h, w = (
+    spatial = tuple(
         kernel + stride * (d.integer(f"blocks_{a}", 1, 3) - 1) + (d.integer(f"rest_{a}", 0, stride - 1) if sized else 0)
-        for a in "hw"
+        for a in "dhw"[3 - rank :]
     )
 
     def pool_unpool(x: torch.Tensor) -> torch.Tensor:
-        values, indices = torch.nn.functional.max_pool2d(x, kernel, stride, padding, return_indices=True)
-        size = x.shape[-2:] if sized else None
-        return torch.nn.functional.max_unpool2d(values, indices, kernel, stride, padding, output_size=size)
+        values, indices = _MAX_POOL[rank](x, kernel, stride, padding, return_indices=True)
+        size = x.shape[-rank:] if sized else None
+        return _MAX_UNPOOL[rank](values, indices, kernel, stride, padding, output_size=size)
 
-    x = d.tensor("x", (d.integer("batch", 1, 2), d.integer("channels", 1, 3), h, w), dtype, low=-1000, high=1000)
+    x = d.tensor("x", (d.integer("batch", 1, 2), d.integer("channels", 1, 3), *spatial), dtype, low=-1000, high=1000)
     return Spec(Fn(pool_unpool), (x,))
+
+
+_MAX_UNPOOL_NOTES = (
+    " scattering values back by the indices of a max pool of the same rank in the same graph (MaxUnpool). "
+    "Windows side by side, overlapping (a shared maximum is written twice, the same value) or with gaps; "
+    "padding, and output_size (the pooled input's size, any rows left over) or torch's default size (windows "
+    "that tile the input exactly)."
+)
+
+
+@case("pool", op_class=OpClass.EXACT, notes="torch.nn.functional.max_unpool1d" + _MAX_UNPOOL_NOTES)
+def max_unpool1d(d: Draw) -> Spec:
+    return _max_unpool(d, 1)
+
+
+@case("pool", op_class=OpClass.EXACT, notes="torch.nn.functional.max_unpool2d" + _MAX_UNPOOL_NOTES)
+def max_unpool2d(d: Draw) -> Spec:
+    return _max_unpool(d, 2)
+
+
+@case("pool", op_class=OpClass.EXACT, notes="torch.nn.functional.max_unpool3d" + _MAX_UNPOOL_NOTES)
+def max_unpool3d(d: Draw) -> Spec:
+    return _max_unpool(d, 3)

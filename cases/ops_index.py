@@ -294,3 +294,69 @@ def mode(d: Draw) -> Spec:
         return torch.mode(t, dim, keepdim).values
 
     return Spec(Fn(values), (x,))
+
+
+@case(
+    "indexing",
+    op_class=OpClass.REDUCTION,
+    notes="Tensor.index_reduce along a dim with repeated indices: prod, mean, amax or amin of the rows sent to "
+    "each index, with or without the row already there (include_self); rows no index reaches keep their "
+    "value. Lowered to ScatterElements/ScatterND with `reduction` (mul, max, min) or a composition; the order "
+    "duplicates are combined in is open, and amax/amin propagate NaN in torch.",
+)
+def index_reduce(d: Draw) -> Spec:
+    dtype = d.dtype(("float32", "float16", "float64", "int32", "int64"))
+    reduce = d.choice("reduce", ("prod", "mean", "amax", "amin"))
+    include_self = d.boolean("include_self")
+    shape = d.shape(min_dims=1)
+    dim = _dim(d, len(shape))
+    count = d.integer("index_len", 1, 6)
+    index = d.tensor("index", (count,), "int64", low=0, high=shape[dim] - 1, special=False)
+    source_shape = tuple(count if i == dim % len(shape) else s for i, s in enumerate(shape))
+    # prod of up to 7 factors: keep them near 1 so floats stay finite and integers do not wrap.
+    low, high = (-2, 2) if reduce == "prod" else (-3, 3)
+
+    def reduce_rows(x: torch.Tensor, i: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return x.index_reduce(dim, i, s, reduce, include_self=include_self)
+
+    x = d.tensor("x", shape, dtype, low=low, high=high)
+    return Spec(Fn(reduce_rows), (x, index, d.tensor("source", source_shape, dtype, low=low, high=high)))
+
+
+@case(
+    "indexing",
+    op_class=OpClass.EXACT,
+    notes="torch.select_scatter, slice_scatter (start, end and step, None or negative) and diagonal_scatter "
+    "(offset, two dims in either order): the input with one index, slice or diagonal replaced by `src` "
+    "(ScatterND, ScatterElements, or Slice and Concat).",
+)
+def view_scatter(d: Draw) -> Spec:
+    dtype = d.dtype(("float32", "float16", "float64", "int32", "int64", "bool"))
+    function = d.choice("function", ("select_scatter", "slice_scatter", "diagonal_scatter"))
+    shape = d.shape(min_dims=2 if function == "diagonal_scatter" else 1)
+    rank = len(shape)
+    x = d.tensor("x", shape, dtype)
+    if function == "select_scatter":
+        dim = _dim(d, rank)
+        index = d.integer("index", -shape[dim], shape[dim] - 1)
+        src = d.tensor("src", tuple(s for i, s in enumerate(shape) if i != dim % rank), dtype)
+        return Spec(Fn(torch.select_scatter, dim=dim, index=index), (x, src))
+    if function == "slice_scatter":
+        dim = _dim(d, rank)
+        size = shape[dim]
+        start = d.choice("start", (None, 0, 1, -1))
+        end = d.choice("end", (None, size, size - 1, -1))
+        step = d.integer("step", 1, 3)
+        length = len(range(size)[slice(start, end, step)])
+        src_shape = tuple(length if i == dim % rank else s for i, s in enumerate(shape))
+        module = Fn(torch.slice_scatter, dim=dim, start=start, end=end, step=step)
+        return Spec(module, (x, d.tensor("src", src_shape, dtype)))
+    dim1 = d.integer("dim1", 0, rank - 1)
+    dim2 = d.choice("dim2", [i for i in range(rank) if i != dim1], cover=False)
+    offset = d.integer("offset", -2, 2)
+    diagonal = torch.diagonal(torch.empty(shape), offset, dim1, dim2).shape
+    if 0 in diagonal:
+        offset = 0  # an offset past the matrix leaves an empty diagonal: scatter the main one instead
+        diagonal = torch.diagonal(torch.empty(shape), 0, dim1, dim2).shape
+    module = Fn(torch.diagonal_scatter, offset=offset, dim1=dim1, dim2=dim2)
+    return Spec(module, (x, d.tensor("src", tuple(diagonal), dtype)))

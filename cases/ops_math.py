@@ -512,6 +512,17 @@ def sign(d: Draw) -> Spec:
 
 @case(
     "elementwise",
+    op_class=OpClass.ELEMENTWISE,
+    notes="torch.angle of real numbers: pi below zero, 0 at or above it (-0.0 included, unlike atan2(0, -0.0)), "
+    "NaN for NaN; integers give float32. No ONNX op: a Where/Less composition or Atan2-like lowering. Judged "
+    "as elementwise, not exact: pi is rounded to the output dtype (the float64 truth is not).",
+)
+def angle(d: Draw) -> Spec:
+    return _unary(d, torch.angle, FLOATS_NO_BF16 + INTS)
+
+
+@case(
+    "elementwise",
     op_class=OpClass.EXACT,
     notes="No ONNX op: |x| with the sign bit of `other`, a tensor or a Python number. copysign(x, -0.0) is "
     "-|x|, which a composition through Sign (Sign(-0.0) is 0) gets wrong, so zeros of both signs are drawn "

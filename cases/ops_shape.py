@@ -1158,3 +1158,29 @@ def embedding_bag(d: Draw) -> Spec:
     if mode == "sum" and d.boolean("per_sample_weights"):
         inputs["per_sample_weights"] = d.tensor("sample_weights", shape, dtype)
     return Spec(_Named(layer, tuple(inputs)), tuple(inputs.values()))
+
+
+@case(
+    "shape",
+    op_class=OpClass.EXACT,
+    notes="torch.diag (a vector to a matrix with the vector on a diagonal, a matrix to its diagonal), "
+    "torch.diagflat (the flattened input on a diagonal) and torch.diag_embed (the last axis on the diagonal "
+    "of two new dims, in either order), each with an offset above or below the main diagonal.",
+)
+def diag(d: Draw) -> Spec:
+    dtype = d.dtype(ALL)
+    function = d.choice("function", ("diag", "diagflat", "diag_embed"))
+    offset = d.integer("offset", -2, 2)
+    if function == "diag" and d.boolean("matrix"):  # a matrix's diagonal: any size, long rows included
+        return Spec(Fn(torch.diag, diagonal=offset), (d.tensor("x", d.shape(min_dims=2, max_dims=2), dtype),))
+    # The output squares the last axis (or the whole input): small sides, never lengthened past a tile width.
+    shape = tuple(d.integer(f"size{i}", 1, 5) for i in range(d.integer("rank", 1, 1 if function == "diag" else 3)))
+    if function == "diag":
+        return Spec(Fn(torch.diag, diagonal=offset), (d.tensor("x", shape, dtype),))
+    if function == "diagflat":
+        return Spec(Fn(torch.diagflat, offset=offset), (d.tensor("x", shape, dtype),))
+    out_rank = len(shape) + 1
+    dim1 = d.integer("dim1", -out_rank, out_rank - 1)
+    dim2 = d.choice("dim2", [i for i in range(-out_rank, out_rank) if i % out_rank != dim1 % out_rank], cover=False)
+    module = Fn(torch.diag_embed, offset=offset, dim1=dim1, dim2=dim2)
+    return Spec(module, (d.tensor("x", shape, dtype),))
