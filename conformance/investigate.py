@@ -262,10 +262,35 @@ def _investigate(
                 keep("error", f"localizing raised {error_text(exc)}")
                 continue
             status, evidence, op, node, repro = _reduce_and_bundle(
-                loc, artifact, backend, runner, died, op_class, signed_zero, budget, bundle_dir(f), clock
-            )
+                loc, artifact, backend, runner, died, op_class, signed_zero, budget, bundle_dir(f), clock,
+                expect_with(stand_ins[backend.name]),
+            )  # fmt: skip
         keep(status, evidence, op=op, node=node, repro=repro)
     return done
+
+
+def expect_with(
+    stand_ins: list[tuple[str, Runner]],
+) -> Callable[[bytes, list[np.ndarray]], tuple[Sequence[np.ndarray], str]]:
+    """What reducing compares with: the reference evaluator, else the first stand-in that runs the candidate
+    (localizing checked the stand-ins against torch on the whole model; the reference's error is kept when
+    none runs it)."""
+    from .reduce import by_reference
+
+    def expect(model_bytes: bytes, inputs: list[np.ndarray]) -> tuple[Sequence[np.ndarray], str]:
+        try:
+            return by_reference(model_bytes, inputs)
+        except Exception as refused:
+            for name, run in stand_ins:
+                with contextlib.suppress(Exception):
+                    return (
+                        run(model_bytes, list(inputs)),
+                        f"{name}, standing in for the ONNX reference evaluator, "
+                        f"which cannot run this node: {error_text(refused)}",
+                    )
+            raise refused from None
+
+    return expect
 
 
 #: Backends whose intermediates stand in where the reference evaluator cannot run a model, first choice first.
@@ -297,6 +322,7 @@ def _reduce_and_bundle(
     budget: float,
     out: Path,
     clock: StageClock,
+    expect: Callable[[bytes, list[np.ndarray]], tuple[Sequence[np.ndarray], str]],
 ) -> tuple[str, str, str | None, Any, str | None]:
     """A localization reduced and bundled: what `keep` records (status, evidence, op, node, repro)."""
     from .localize import Status
@@ -325,6 +351,7 @@ def _reduce_and_bundle(
                     check_signed_zero=signed_zero,
                     run=run,
                     died=died,
+                    expect=expect,
                 )
                 repro = str(bundle_for(loc, out, backend_version=backend_version(backend)))
     except (NotReproduced, NotImplementedError) as exc:

@@ -105,6 +105,8 @@ class Localization:
     constant_inputs: tuple[int, ...] = ()
     #: Names of the nodes whose outputs diverged in the exposed run, in graph order.
     diverging: tuple[str, ...] = ()
+    #: Who computed `expected` once reduced: the reference evaluator, or the backend standing in for it.
+    expected_by: str = "ONNX reference evaluator"
 
     @property
     def reproduces(self) -> bool:

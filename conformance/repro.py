@@ -564,7 +564,7 @@ def draft_issue(localization: Localization, *, backend_version: str) -> Issue:
     for i, (name, x) in enumerate(zip(names, localization.inputs, strict=False)):
         kind = " (a constant in the original model)" if i in localization.constant_inputs else ""
         lines += [f"`{name}`: {x.dtype} {list(x.shape)}{kind}", "", _block(x), ""]
-    lines += ["## Expected (ONNX reference evaluator)", ""]
+    lines += [f"## Expected ({localization.expected_by})", ""]
     lines += [_block(e) for e in localization.expected]
     lines += ["", f"## Actual ({localization.backend})", ""]
     if localization.error:

@@ -538,3 +538,47 @@ def test_a_model_the_reference_evaluator_has_no_kernel_for_at_its_opset_is_local
     loc = localize(path, [x], ORT, op_class=OpClass.EXACT)
     assert loc.status is Status.NOT_REPRODUCED, loc.evidence
     assert "converted to opset 19 by onnx's version converter" in loc.evidence, loc.evidence
+
+
+def test_a_node_the_reference_cannot_run_reduces_against_the_backend_standing_in() -> None:
+    """onnx 1.23's reference evaluator knows no Relu activation for RNN; tract applies tanh whatever the
+    attribute says. Reducing that culprit compared every candidate with the reference, so it raised and the
+    finding had no bundle; the backend that stood in while localizing now gives the expected values, and the
+    bundle's ISSUE.md says whose they are."""
+    from conformance.backends import select_backends
+    from conformance.investigate import expect_with
+    from conformance.localize import Localization, in_process
+    from conformance.reduce import by_reference
+
+    (tract,) = select_backends(["tract"])
+    seq, batch, size, hidden = 3, 1, 3, 4
+    node = helper.make_node("RNN", ["X", "W", "R"], ["Y", "Y_h"], hidden_size=hidden, activations=["Relu"])
+    graph = helper.make_graph(
+        [node], "rnn_relu",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [seq, batch, size]),
+         helper.make_tensor_value_info("W", TensorProto.FLOAT, [1, hidden, size]),
+         helper.make_tensor_value_info("R", TensorProto.FLOAT, [1, hidden, hidden])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [seq, 1, batch, hidden]),
+         helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, batch, hidden])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    model_bytes = model.SerializeToString()
+    rng = np.random.default_rng(0)
+    inputs = tuple(
+        rng.standard_normal(shape).astype(np.float32)
+        for shape in ((seq, batch, size), (1, hidden, size), (1, hidden, hidden))
+    )
+    with pytest.raises(Exception, match="Relu"):
+        by_reference(model_bytes, list(inputs))
+    loc = Localization(
+        Status.NODE, "tract", "RNN diverges", model_bytes=model_bytes, inputs=inputs, outcome=Outcome.MISMATCH
+    )
+    expect = expect_with([("onnxruntime", in_process(OnnxRuntime()))])
+    out = reduced(loc, tract, op_class=OpClass.ELEMENTWISE, expect=expect, time_budget=20)
+    assert out.expected_by.startswith("onnxruntime, standing in for the ONNX reference evaluator"), out.expected_by
+    assert "Relu" in out.expected_by
+    assert out.expected and all((np.asarray(e) >= 0).all() for e in out.expected), out.expected  # ReLU's outputs
+    # tract's tanh: tanh(1) where ReLU gives 1, or a negative value where it gives 0.
+    assert out.actual and not np.allclose(out.actual[0], out.expected[0], atol=1e-3), (out.actual, out.expected)
+    assert sum(x.size for x in out.inputs) <= sum(x.size for x in inputs)
