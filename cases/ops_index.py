@@ -345,7 +345,9 @@ def view_scatter(d: Draw) -> Spec:
         dim = _dim(d, rank)
         size = shape[dim]
         start = d.choice("start", (None, 0, 1, -1))
-        end = d.choice("end", (None, size, size - 1, -1))
+        end = {"none": None, "size": size, "size-1": size - 1, "-1": -1}[
+            d.choice("end", ("none", "size", "size-1", "-1"))
+        ]
         step = d.integer("step", 1, 3)
         length = len(range(size)[slice(start, end, step)])
         src_shape = tuple(length if i == dim % rank else s for i, s in enumerate(shape))

@@ -388,7 +388,9 @@ class ProcessExecutor:
 
         if backend.name not in self._versions:
             self._versions[backend.name] = backend_version(backend)
-        key = digest(backend.name, self._versions[backend.name], model_digest)
+        # "2": notes written before answers waiting in the pipe were read first may record a driver that was
+        # away, not a slow prepare; under a new key they are no longer read.
+        key = digest("2", backend.name, self._versions[backend.name], model_digest)
         return backend_cache_dir(backend.name) / "prepare-timeouts" / f"{key}.json"
 
     def _timed_out_before(self, memo: Path) -> Execution | None:
