@@ -411,7 +411,8 @@ def error_text(exc: BaseException, limit: int = 2000, max_lines: int | None = No
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf|-inf)\b", re.IGNORECASE)
+#: A number with its sign: `-inf` too (one draw's worst element is -inf, another's inf: the same cause).
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b", re.IGNORECASE)
 _HEX = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b|0x[0-9a-f]+", re.IGNORECASE)
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s:'\"]+)+")
 #: Quoted names of nodes, values and files differ between draws of one cause; torch's operator names

@@ -62,6 +62,10 @@ def test_messages_lose_numbers_paths_hashes_and_names_but_keep_their_words() -> 
         "output 1: 9 of 7 elements off (rtol=1e-05); at /home/u/z.onnx node 'Mul_3' 0x1 cafebabe99\nmore"
     )
     assert a == b and "elements off" in a and "<path>" in a
+    # The worst element's sign is the draw's: got -inf and got inf are one cause.
+    assert normalize_message("worst at output 0 [1, 2]: got -inf, expected nan") == normalize_message(
+        "worst at output 0 [0, 0]: got inf, expected -nan"
+    )
 
 
 TORCH_ONNX_ERROR = """ConversionError: Failed to convert the exported program to an ONNX model. This is step 3/3 of exporting the model to ONNX. Next steps:
