@@ -169,7 +169,7 @@ def _rnn(d: Draw, kind: str, layers: int, bidirectional: bool) -> Spec:
     batch_first, bias = d.boolean("batch_first"), d.boolean("bias")
     # LSTM only: project each step's h to proj_size < hidden (h and the output then have proj_size features).
     projection = d.choice("proj_size", ("none", "1", "hidden-1")) if kind == "lstm" else "none"
-    proj = {"none": 0, "1": 1, "hidden-1": hidden - 1}[projection] if hidden > 2 else 0
+    proj = {"none": 0, "1": 1, "hidden-1": hidden - 1}[projection]  # hidden >= 2: both below it
     model = seeded(
         d.weights_seed(),
         lambda: B.RNN(kind, inp, hidden, layers, bidirectional, with_state, batch_first=batch_first, bias=bias,

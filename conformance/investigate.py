@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from .localize import BackendDied, Runner, in_process, localize
 from .model import Artifact, CaseInstance, Oracles, Outcome, Unspecified, error_text
 from .store import Localized, Store
 from .timing import StageClock
+
+if TYPE_CHECKING:
+    from .reduce import Expect
 
 #: Outcomes a lone node can show: the backend ran and answered something else, or it died.
 LOCALIZABLE = frozenset(
@@ -269,9 +272,7 @@ def _investigate(
     return done
 
 
-def expect_with(
-    stand_ins: list[tuple[str, Runner]],
-) -> Callable[[bytes, list[np.ndarray]], tuple[Sequence[np.ndarray], str]]:
+def expect_with(stand_ins: list[tuple[str, Runner]]) -> Expect:
     """What reducing compares with: the reference evaluator, else the first stand-in that runs the candidate
     (localizing checked the stand-ins against torch on the whole model; the reference's error is kept when
     none runs it)."""
@@ -322,7 +323,7 @@ def _reduce_and_bundle(
     budget: float,
     out: Path,
     clock: StageClock,
-    expect: Callable[[bytes, list[np.ndarray]], tuple[Sequence[np.ndarray], str]],
+    expect: Expect,
 ) -> tuple[str, str, str | None, Any, str | None]:
     """A localization reduced and bundled: what `keep` records (status, evidence, op, node, repro)."""
     from .localize import Status
