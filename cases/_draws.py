@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from conformance.casekit import Fn
-from conformance.generate import Draw
-from conformance.model import Spec
+from conformance.generate import Draw, case
+from conformance.model import Case, Spec
 
 #: The dtype of a "promote" second operand, per first-operand dtype. The result type is the wider of the two,
 #: and differs from both at int8 with uint8 (int16) and bfloat16 with float16 (float32).
@@ -48,3 +48,47 @@ def scalar_spec(fn: Callable[..., Any], inputs: tuple[np.ndarray, ...], scalar: 
         return fn(a, scalar, **kwargs)
 
     return Spec(Fn(with_scalar), inputs)
+
+
+def direct(**kwargs: Any) -> Callable[[Callable[[Draw], Spec]], Case]:
+    """A case in the `direct` category: it writes its ONNX node itself (`casekit.OnnxNode`)."""
+    return case("direct", direct=True, **kwargs)
+
+
+def axis_of(d: Draw, rank: int, label: str = "axis") -> int:
+    """An axis of a tensor of `rank`, spelled negatively or not (covered)."""
+    rank = max(rank, 1)
+    return d.integer(label, -rank, -1) if d.boolean(f"{label}.negative") else d.integer(label, 0, rank - 1)
+
+
+def auto_pads(
+    size: int, kernel: int, stride: int, dilation: int, mode: str, explicit: tuple[int, int] = (0, 0)
+) -> tuple[int, int]:
+    """A spatial axis' (begin, end) padding by a conv's or pool's auto_pad: SAME pads to ceil(size / stride)
+    outputs, the odd one at the end (SAME_UPPER) or the beginning (SAME_LOWER); VALID pads nothing; NOTSET
+    takes `explicit`."""
+    if mode == "NOTSET":
+        return explicit
+    if mode == "VALID":
+        return 0, 0
+    span = (kernel - 1) * dilation + 1
+    total = max((-(-size // stride) - 1) * stride + span - size, 0)
+    small, large = total // 2, total - total // 2
+    return (small, large) if mode == "SAME_UPPER" else (large, small)
+
+
+#: How a scatter with `reduction` combines the value in place with an update (ScatterND, ScatterElements).
+SCATTER_REDUCTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "none": lambda old, new: new,
+    "add": torch.add,
+    "mul": torch.mul,
+    "max": torch.maximum,
+    "min": torch.minimum,
+}
+
+
+def axes_subset(d: Draw, rank: int, label: str = "axes") -> list[int]:
+    """A drawn non-empty set of a tensor's axes, in increasing order."""
+    from hypothesis import strategies as st
+
+    return sorted(set(d.draw(label, st.lists(st.integers(0, rank - 1), min_size=1, max_size=rank))))

@@ -8,9 +8,10 @@ source hash of every case module that uses them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from .model import Unspecified
@@ -26,6 +27,81 @@ class Fn(torch.nn.Module):
 
     def forward(self, *args: torch.Tensor) -> Any:
         return self.fn(*args, **self.kwargs)
+
+
+class OnnxNode(torch.nn.Module):
+    """One ONNX node written by hand, with `fn`, the node's meaning by the ONNX spec written in torch, as
+    its forward pass (the oracle, in the case dtype and in float64).
+
+    For operators and attributes neither of torch's exporters emits: a case
+    marked `direct=True` is "exported" by `to_onnx`, not by torch. The
+    node's inputs are `inputs`: an int is that forward argument (a graph
+    input), an array a constant (an initializer, as an exporter writes an
+    axes or a shape), None an omitted optional input. The graph's outputs
+    are the node's, typed and shaped from what `fn` returns; so `fn` must
+    return what the spec says the node returns, dtype included.
+    """
+
+    def __init__(
+        self,
+        op_type: str,
+        fn: Callable[..., Any],
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        inputs: Sequence[int | np.ndarray | None] | None = None,
+        domain: str = "",
+    ) -> None:
+        super().__init__()
+        self.op_type = op_type
+        self.fn = fn
+        self.attributes = dict(attributes or {})
+        self.inputs = None if inputs is None else list(inputs)
+        self.domain = domain
+
+    def forward(self, *args: torch.Tensor) -> Any:
+        return self.fn(*args)
+
+    def to_onnx(self, args: Sequence[torch.Tensor], opset: int) -> bytes:
+        """The one-node model at `opset` for these arguments."""
+        import onnx
+        from onnx import helper, numpy_helper
+
+        from .tensors import flatten_outputs, to_numpy
+
+        def value(name: str, array: np.ndarray) -> onnx.ValueInfoProto:
+            return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype), array.shape)
+
+        arrays = [to_numpy(a) for a in args]
+        with torch.no_grad():
+            outputs = [to_numpy(t) for t in flatten_outputs(self.fn(*args))]
+        wiring = list(range(len(args))) if self.inputs is None else self.inputs
+        names: list[str] = []
+        initializers = []
+        for i, item in enumerate(wiring):
+            if item is None:
+                names.append("")
+            elif isinstance(item, int):
+                names.append(f"input_{item}")
+            else:
+                names.append(f"const_{i}")
+                initializers.append(numpy_helper.from_array(np.asarray(item), f"const_{i}"))
+        out_names = [f"output_{i}" for i in range(len(outputs))]
+        node = helper.make_node(
+            self.op_type, names, out_names, name=f"/{self.op_type}", domain=self.domain, **self.attributes
+        )
+        graph = helper.make_graph(
+            [node],
+            self.op_type,
+            [value(f"input_{i}", a) for i, a in enumerate(arrays)],
+            [value(n, o) for n, o in zip(out_names, outputs, strict=True)],
+            initializer=initializers,
+        )
+        opsets = [helper.make_opsetid("", opset)]
+        if self.domain:
+            opsets.append(helper.make_opsetid(self.domain, 1))
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="onnx-conformance")
+        model.ir_version = helper.find_min_ir_version_for(opsets[:1])
+        return model.SerializeToString()
 
 
 def seeded(seed: int, factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:

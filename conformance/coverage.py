@@ -17,7 +17,7 @@ from typing import Any
 import onnx
 
 from .export import ArtifactCache, OracleError, build_artifact
-from .generate import Cover, draw_covering, draw_instances
+from .generate import Cover, draw_covering, draw_instances, jobs_of
 from .graphs import DEFAULT_DOMAINS, graphs_of
 from .model import Case
 
@@ -86,7 +86,7 @@ def measure(
                 torch_seen |= torch_ops(inst.module, inst.inputs)
             except Exception as exc:
                 export_failures.setdefault(case.path, f"torch eager: {type(exc).__name__}: {exc}"[:300])
-            for exporter in exporters:
+            for _, exporter, _ in jobs_of([inst], exporters, [opset]):
                 try:
                     artifact = build_artifact(inst, exporter, opset, cache)
                 except OracleError as exc:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import layout
-from .model import PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
+from .model import DIRECT_EXPORTER, PREBUILT_EXPORTER, Artifact, CaseInstance, Oracles, error_text, is_float
 from .timing import StageClock
 
 #: Bump when the artifact layout, the model's normalization or the oracle computation changes:
@@ -201,9 +201,17 @@ def _export_torchscript(module: Any, args: tuple[Any, ...], opset: int, dynamic:
     return buffer.getvalue()
 
 
+def _export_direct(module: Any, args: tuple[Any, ...], opset: int, dynamic: DynamicAxes) -> bytes:
+    """A direct case's graph, which its module (`casekit.OnnxNode`) writes itself."""
+    if not hasattr(module, "to_onnx"):
+        raise TypeError(f"exporter {DIRECT_EXPORTER!r} needs a module that writes its graph (casekit.OnnxNode)")
+    return module.to_onnx(args, opset)
+
+
 _EXPORT_FUNCTIONS: dict[str, Callable[[Any, tuple[Any, ...], int, DynamicAxes], bytes]] = {
     "dynamo": _export_dynamo,
     "torchscript": _export_torchscript,
+    DIRECT_EXPORTER: _export_direct,
 }
 
 

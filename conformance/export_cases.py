@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from . import layout
 from .compare import tolerance_for
 from .export import ArtifactCache, OracleError, build_artifact
-from .generate import draw_instances
+from .generate import draw_instances, jobs_of
 from .layout import DATA_SET, MANIFEST, MODEL
-from .model import PREBUILT_EXPORTER, Artifact, Case, CaseInstance
+from .model import Artifact, Case, CaseInstance
 
 if TYPE_CHECKING:
     from .certification.profile import Profile
@@ -102,7 +102,7 @@ def export_cases(
     report = ExportReport()
     for case in cases:
         for instance in draw_instances(case, seed=seed, max_examples=max_examples):
-            for exporter in (PREBUILT_EXPORTER,) if instance.prebuilt is not None else exporters:
+            for _, exporter, _ in jobs_of([instance], exporters, [opset]):
                 try:
                     artifact = build_artifact(instance, exporter, opset, cache)
                 except OracleError as exc:

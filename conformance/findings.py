@@ -36,7 +36,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .model import FAILING, OracleAgreement, Outcome, Result, normalize_message, result_dtype
+from .model import (
+    DIRECT_EXPORTER,
+    FAILING,
+    OracleAgreement,
+    Outcome,
+    Result,
+    Values,
+    normalize_message,
+    result_dtype,
+)
 
 #: Backends that are the ONNX reference evaluator or a variant of another backend: they do not vote twice.
 REFERENCE = "reference"
@@ -151,6 +160,18 @@ def _sides(results: Iterable[Result]) -> Counter[str]:
 
 def _named(sides: Counter[str]) -> str:
     return ", ".join(f"{v} with {k}" for k, v in sorted(sides.items()))
+
+
+def ours_if_direct(attribution: Attribution, exporter: str) -> Attribution:
+    """Where the graph is at fault and the case wrote it itself (a direct case), the fault is the case's."""
+    if exporter != DIRECT_EXPORTER or attribution.party != Party.EXPORTER:
+        return attribution
+    evidence = attribution.evidence.replace(f"torch's {DIRECT_EXPORTER} exporter", "the case")
+    return Attribution(
+        Party.CASE,
+        f"{evidence} [the case writes this graph itself (exporter {DIRECT_EXPORTER!r}): its node or its torch "
+        "meaning of the spec is in question]",
+    )
 
 
 def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
@@ -278,7 +299,10 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         return Attribution(Party.BACKEND, f"{oracles}; {passed} of {len(voters)} other backends pass on the same graph")
     oracles = "torch and the ONNX reference evaluator agree"
     if len(voters) >= 2 and same / len(voters) >= CONSENSUS:
-        party = Party.SPEC if outcome is Outcome.SPECIAL else Party.CASE
+        # In special mode a wrong index or integer (ArgMax over a NaN) is a mismatch, not `special`: the
+        # question is still which convention the spec gives.
+        special = outcome is Outcome.SPECIAL or result.values is Values.SPECIAL
+        party = Party.SPEC if special else Party.CASE
         why = (
             "the spec leaves this special value open, or the backends follow one convention against it"
             if party == Party.SPEC
@@ -322,6 +346,7 @@ def cluster(results: Iterable[Result], *, ops: Mapping[str, str] | None = None) 
     groups: dict[str, dict[str, Any]] = {}
 
     def add(r: Result, outcome: Outcome, attribution: Attribution, message: str, backend: str, exporter: str) -> None:
+        attribution = ours_if_direct(attribution, r.exporter)
         op = (ops or {}).get(result_key(r)) or r.case_id.split("[", 1)[0]
         words = normalize_message(message)
         dtype = result_dtype(r)
@@ -499,8 +524,9 @@ def localized(results: Sequence[Result], localizations: Sequence[Any]) -> list[F
             if loc.status == "not-reproduced" and f.party == Party.BACKEND:
                 # The backend computes what the ONNX reference evaluator does on the whole model: it differs from
                 # torch only, so the graph (what the exporter wrote, or what the spec makes of it) is in question.
-                f = replace(f, party=Party.EXPORTER, evidence=f"{f.evidence}: the backend follows the graph, "
-                            "which computes something other than torch (or the spec allows both)")  # fmt: skip
+                graph = ours_if_direct(Attribution(Party.EXPORTER, f"{f.evidence}: the backend follows the graph, "
+                            "which computes something other than torch (or the spec allows both)"), f.exporter)  # fmt: skip
+                f = replace(f, party=graph.party, evidence=graph.evidence)
         out.append(f)
     return out
 

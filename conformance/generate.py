@@ -31,7 +31,18 @@ from hypothesis.database import ExampleDatabase, choices_to_bytes
 from hypothesis.internal.conjecture.providers import AVAILABLE_PROVIDERS, Constants, HypothesisProvider
 
 from .dtypes import FLOATS
-from .model import PREBUILT_EXPORTER, Case, CaseInstance, Cover, OpClass, Spec, Tolerance, Unspecified, Values
+from .model import (
+    DIRECT_EXPORTER,
+    PREBUILT_EXPORTER,
+    Case,
+    CaseInstance,
+    Cover,
+    OpClass,
+    Spec,
+    Tolerance,
+    Unspecified,
+    Values,
+)
 from .replay import MAX_KEPT
 from .replay import key as replay_key
 
@@ -87,6 +98,7 @@ def case(
     unspecified: Sequence[Unspecified | str] = (),
     notes: str = "",
     float64_truth: bool = True,
+    direct: bool = False,
 ) -> Callable[[Callable[[Draw], Spec]], Case]:
     """Turn a draw function into a `Case`; the function's module source keys the cache."""
 
@@ -103,6 +115,7 @@ def case(
             notes=notes or (inspect.getdoc(fn) or ""),
             float64_truth=float64_truth,
             source_hash=source_hash(fn),
+            direct=direct,
         )
 
     return wrap
@@ -750,18 +763,26 @@ def draw_modes(
     return out
 
 
+def exports_of(case: Case, exporters: Sequence[str], opsets: Sequence[int]) -> list[tuple[str, int]]:
+    """The (exporter, opset) pairs a case's instances run as: a prebuilt one once, as it is; a direct one
+    (it writes its graph itself) at every opset; the others with every exporter at every opset."""
+    if case.prebuilt is not None:
+        return [(PREBUILT_EXPORTER, opsets[0])]
+    if case.direct:
+        return [(DIRECT_EXPORTER, opset) for opset in opsets]
+    return [(exporter, opset) for exporter in exporters for opset in opsets]
+
+
 def jobs_of(
     instances: Sequence[CaseInstance], exporters: Sequence[str], opsets: Sequence[int]
 ) -> Iterator[tuple[CaseInstance, str, int]]:
-    """Every instance with every exporter at every opset; a prebuilt one once, as it is (the engine's jobs,
-    and the export pool's)."""
+    """Every instance with each (exporter, opset) its case runs as (the engine's jobs, and the export pool's)."""
     for instance in instances:
-        if instance.prebuilt is not None:
+        if instance.prebuilt is not None:  # a profile's instance of a drawn case is prebuilt too
             yield instance, PREBUILT_EXPORTER, opsets[0]
             continue
-        for exporter in exporters:
-            for opset in opsets:
-                yield instance, exporter, opset
+        for exporter, opset in exports_of(instance.case, exporters, opsets):
+            yield instance, exporter, opset
 
 
 def draw_instances(

@@ -155,6 +155,10 @@ class Prebuilt:
 #: The exporter name recorded for prebuilt instances.
 PREBUILT_EXPORTER = "onnx"
 
+#: The exporter name recorded for a case that writes its ONNX graph itself (`Case.direct`): an operator neither
+#: of torch's exporters emits (Hardmax, LRN, Shrink, an attribute they never set) reached with drawn inputs.
+DIRECT_EXPORTER = "direct"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -183,6 +187,9 @@ class Case:
     source_hash: str = ""
     #: For cases that bring their own models (no `draw`, no exporter): returns the instances' data.
     prebuilt: Callable[[], Sequence[Prebuilt]] | None = None
+    #: The drawn module writes its own ONNX graph (`casekit.OnnxNode`): it is "exported" by `DIRECT_EXPORTER`
+    #: at every opset of a run, whatever exporters the run names, and its forward pass is the torch oracle.
+    direct: bool = False
 
     def __post_init__(self) -> None:
         known = ", ".join(u.value for u in Unspecified)
@@ -452,18 +459,33 @@ def _first_line(message: str) -> str:
     return first
 
 
+#: Numbers in a shape or an index: a bracket holding only numbers (`[<n>, <n>, <n>]`, `(<n>,)`, `[<n>]`), a
+#: run of them (`<n>, <n>`), an MLIR shape (`<n>x<n>x`). How many there are is the rank a draw happened to have.
+_TOKEN = r"<n>(?:\.\.\.)?"
+_BRACKETED = re.compile(rf"(?<=[\[(]){_TOKEN}(?:\s*,\s*{_TOKEN})*\s*,?(?=[\])])")
+_NUMBER_RUN = re.compile(rf"{_TOKEN}(?:\s*,\s*{_TOKEN})+")
+_DIM_RUN = re.compile(r"(?:<n>x)+(?:\.\.\.)?")
+
+
 def normalize_message(message: str) -> str:
     """The line of a message that says why, without what differs between instances of one cause.
 
-    Numbers, hashes, paths and quoted names (of nodes, values, files) go, so
-    two draws of the same bug read alike.
+    Numbers, hashes, paths and quoted names (of nodes, values, files) go, and
+    a run of numbers (a shape, an index) is one `<n>...` whatever its length,
+    so two draws of the same bug, at any rank, read alike.
     """
     line = _first_line(message)
     line = _PATH.sub("<path>", line)
     line = _HEX.sub("<hex>", line)
     line = _QUOTED_NAME.sub("<name>", line)
     line = _NUMBER.sub("<n>", line)
+    line = collapse_number_runs(line)
     return re.sub(r"\s+", " ", line)[:200]
+
+
+def collapse_number_runs(text: str) -> str:
+    """A shape or an index of any rank as `<n>...` (`[<n>...]`, `tensor<<n>x...f<n>>`); idempotent."""
+    return _NUMBER_RUN.sub("<n>...", _BRACKETED.sub("<n>...", _DIM_RUN.sub("<n>x...", text)))
 
 
 class Unsupported(Exception):

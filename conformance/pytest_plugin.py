@@ -291,17 +291,16 @@ class ConformanceSession:
         """Every item of the session by case path, in case order; an argument naming nothing is a usage error."""
         if self._plan is not None:
             return self._plan
-        from .model import PREBUILT_EXPORTER
+        from .generate import exports_of
 
         opsets = self.options.opset_list
         planned: list[Planned] = []
         for c in self.cases():
             for backend in self.backends():
-                prebuilt = c.prebuilt is not None
-                for exporter in (PREBUILT_EXPORTER,) if prebuilt else self.options.exporters:
-                    for opset in opsets[:1] if prebuilt else opsets:
-                        params = f"{backend}-{exporter}" + (f"-{opset}" if len(opsets) > 1 and not prebuilt else "")
-                        planned.append(Planned(c, backend, exporter, opset, params))
+                for exporter, opset in exports_of(c, self.options.exporters, opsets):
+                    several = len(opsets) > 1 and c.prebuilt is None
+                    params = f"{backend}-{exporter}" + (f"-{opset}" if several else "")
+                    planned.append(Planned(c, backend, exporter, opset, params))
         if self.selectors:
             unmatched = [s for s in self.selectors if not any(_selected_by(s, p.nodeid) for p in planned)]
             if unmatched:

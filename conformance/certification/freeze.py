@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import __version__, layout
 from ..layout import DATA_SET, MODEL
-from ..model import Case, CaseInstance, Unspecified, is_float
+from ..model import DIRECT_EXPORTER, Case, CaseInstance, Unspecified, is_float
 from .profile import PROFILE_FORMAT, Profile, ProfileEntry, ProfileError, TensorEntry, sha256, valid_name
 
 #: Dtypes outside the `core` profiles: they have their own (`low-precision`) or none (float64).
@@ -317,7 +317,9 @@ def freeze(
         if not picks:
             excluded.append({"case": case.path, "reason": f"no drawn instance in {'/'.join(chosen_groups)}"})
         for instance in picks:
-            entry, _files, why = freeze_instance(instance, exporter, opset, cache, must_pass=_matches(case, must))
+            # A direct case writes its own node: it is frozen as that node, not as a torch export of its meaning.
+            made_by = DIRECT_EXPORTER if case.direct else exporter
+            entry, _files, why = freeze_instance(instance, made_by, opset, cache, must_pass=_matches(case, must))
             if entry is None:
                 excluded.append({"id": instance.id, "case": case.path, "reason": why[:300]})
             else:
