@@ -18,10 +18,9 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import strategies as st
 
+from cases._draws import axes_subset, direct
 from cases._draws import axis_of as _axis
-from cases._draws import direct
 from conformance.casekit import OnnxNode
 from conformance.dtypes import FLOATS, FLOATS_NO_BF16, SIGNED_INTS
 from conformance.generate import Draw
@@ -131,12 +130,12 @@ def mean_variance_normalization(d: Draw) -> Spec:
     return Spec(OnnxNode("MeanVarianceNormalization", fn, attributes=attrs), (d.tensor("x", shape, dtype),))
 
 
-#: Each reduce op: its meaning, what it gives over an empty set, and the dtypes it takes.
+#: Each reduce op: its meaning over the axes drawn, and the dtypes it takes.
 _REDUCE_INTS = ("int32", "int64")
 REDUCE_OPS = {
     "ReduceSum": (lambda x, a, k: x.sum(a, keepdim=k), FLOATS + _REDUCE_INTS),
-    "ReduceMean": (lambda x, a, k: x.mean(a, keepdim=k), FLOATS + _REDUCE_INTS),
-    "ReduceProd": (lambda x, a, k: x.prod(a[0], keepdim=k) if len(a) == 1 else _prod(x, a, k), FLOATS + _REDUCE_INTS),
+    "ReduceMean": (lambda x, a, k: _mean(x, a, k), FLOATS + _REDUCE_INTS),
+    "ReduceProd": (lambda x, a, k: _prod(x, a, k), FLOATS + _REDUCE_INTS),
     "ReduceMax": (lambda x, a, k: x.amax(a, keepdim=k), (*FLOATS, *_REDUCE_INTS, "int8", "uint8")),
     "ReduceMin": (lambda x, a, k: x.amin(a, keepdim=k), (*FLOATS, *_REDUCE_INTS, "int8", "uint8")),
     "ReduceL1": (lambda x, a, k: x.abs().sum(a, keepdim=k), FLOATS + _REDUCE_INTS),
@@ -157,6 +156,15 @@ NO_AXES = {
 }
 
 
+def _mean(x: torch.Tensor, axes: list[int], keepdim: bool) -> torch.Tensor:
+    """An integer mean truncates toward zero (onnxruntime divides the sum; the reference evaluator casts numpy's
+    mean): torch's own mean refuses integers."""
+    if x.dtype.is_floating_point:
+        return x.mean(axes, keepdim=keepdim)
+    count = math.prod(x.shape[a] for a in axes)
+    return torch.div(x.sum(axes, keepdim=keepdim), count, rounding_mode="trunc")
+
+
 def _prod(x: torch.Tensor, axes: list[int], keepdim: bool) -> torch.Tensor:
     for axis in sorted((a % x.dim() for a in axes), reverse=True):
         x = x.prod(axis, keepdim=keepdim)
@@ -173,8 +181,13 @@ def _empty_reduction(op: str, x: torch.Tensor, axes: list[int], keepdim: bool) -
     floating = x.dtype.is_floating_point
     lowest = -math.inf if floating else torch.iinfo(x.dtype).min
     highest = math.inf if floating else torch.iinfo(x.dtype).max
-    fill = {"ReduceProd": 1, "ReduceMax": lowest, "ReduceMin": highest, "ReduceLogSum": -math.inf}
-    fill["ReduceLogSumExp"] = -math.inf
+    fill = {
+        "ReduceProd": 1,
+        "ReduceMax": lowest,
+        "ReduceMin": highest,
+        "ReduceLogSum": -math.inf,
+        "ReduceLogSumExp": -math.inf,
+    }
     return torch.full(shape, fill.get(op, 0), dtype=x.dtype)
 
 
@@ -201,7 +214,7 @@ def reduce(d: Draw) -> Spec:
     elif form == "one-negative":
         axes = [d.integer("axis", -rank, -1)]
     elif form == "several":
-        axes = sorted(set(d.draw("several", st.lists(st.integers(0, rank - 1), min_size=1, max_size=rank))))
+        axes = axes_subset(d, rank, "several")
     else:
         axes = list(range(rank))
     wiring: list[int | np.ndarray | None] = [0]

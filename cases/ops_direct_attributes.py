@@ -239,16 +239,12 @@ def slice_(d: Draw) -> Spec:
     negative_axes = d.boolean("axes.negative")
     axes_form = d.choice("axes_form", ("given", "omitted")) if sorted(axes) == list(range(rank)) else "given"
     steps_form = "omitted" if all(s == 1 for s in steps) and d.boolean("steps.omitted") else "given"
-    written = [a - rank for a in axes] if negative_axes else axes
+    if axes_form == "omitted":  # without axes the i-th start, end and step are axis i's
+        order = sorted(range(rank), key=axes.__getitem__)
+        axes, starts, ends, steps = ([v[i] for i in order] for v in (axes, starts, ends, steps))
     wiring: list[int | np.ndarray | None] = [0, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)]
     if axes_form == "given" or steps_form == "given":
-        order = axes if axes_form == "given" else list(range(rank))
-        if axes_form == "omitted":  # without axes the i-th start belongs to axis i
-            starts = [starts[axes.index(a)] for a in order]
-            ends = [ends[axes.index(a)] for a in order]
-            steps = [steps[axes.index(a)] for a in order]
-            wiring[1], wiring[2] = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
-            axes = order
+        written = [a - rank if negative_axes else a for a in axes]
         wiring.append(np.array(written, dtype=np.int64) if axes_form == "given" else None)
         if steps_form == "given":
             wiring.append(np.array(steps, dtype=np.int64))
@@ -300,11 +296,11 @@ def pad(d: Draw) -> Spec:
         pads_by_axis[a] = (d.integer(f"before{a}", bottom, top), d.integer(f"after{a}", bottom, top))
     negative_axes = use_axes and d.boolean("axes.negative")
     value = d.choice("constant_value", ("omitted", "given")) if mode == "constant" else "omitted"
-    fill = np.array(2, dtype=dtype)
+    constant = 2 if value == "given" else 0  # the spec's default is 0
     pads = np.array([pads_by_axis[a][0] for a in axes] + [pads_by_axis[a][1] for a in axes], dtype=np.int64)
     wiring: list[int | np.ndarray | None] = [0, pads]
     if value == "given" or use_axes:
-        wiring.append(fill if value == "given" else None)
+        wiring.append(np.array(constant, dtype=dtype) if value == "given" else None)
     if use_axes:
         wiring.append(np.array([a - rank if negative_axes else a for a in axes], dtype=np.int64))
 
@@ -318,8 +314,7 @@ def pad(d: Draw) -> Spec:
             taken = out.index_select(a, torch.tensor([max(i, 0) for i in index], dtype=torch.int64))
             if mode == "constant":
                 keep = torch.tensor([i >= 0 for i in index]).reshape([-1 if k == a else 1 for k in range(x.dim())])
-                constant = torch.tensor(2 if value == "given" else 0, dtype=x.dtype)
-                taken = torch.where(keep, taken, constant)
+                taken = torch.where(keep, taken, torch.tensor(constant, dtype=x.dtype))
             out = taken
         return out.clone()
 
@@ -473,20 +468,23 @@ def _nearest(x: float, rule: str) -> int:
     return int(np.floor(x + 0.5))
 
 
-def _resize_weights(
+def _resize_taps(
     length: int, out: int, scale: float, how: dict[str, object], roi: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The (out, length) matrix one axis is resized by, and which output positions fall outside (extrapolated)."""
-    weights = np.zeros((out, length))
+) -> tuple[list[list[tuple[int, float]]], np.ndarray]:
+    """Per output position along one axis, the input positions it reads and their weights; and which positions
+    fall outside (extrapolated). Only a position's own taps take part: a far element's 0 weight times an
+    infinity elsewhere in the row would make NaN where the spec reads nothing of it."""
+    rows: list[list[tuple[int, float]]] = []
     outside = np.zeros(out, dtype=bool)
     mode = str(how["mode"])
     for o in range(out):
         x = _original(o, scale, length, out, str(how["coordinate_transformation_mode"]), roi)
         if how["coordinate_transformation_mode"] == "tf_crop_and_resize" and not 0 <= x <= length - 1:
             outside[o] = True
+            rows.append([])
             continue
         if mode == "nearest":
-            weights[o, min(max(_nearest(x, str(how["nearest_mode"])), 0), length - 1)] = 1
+            rows.append([(min(max(_nearest(x, str(how["nearest_mode"])), 0), length - 1), 1.0)])
             continue
         radius, kernel = _kernel(mode, float(how["cubic_coeff_a"]))
         stretch = scale if how["antialias"] and scale < 1 else 1.0  # antialias widens the kernel when shrinking
@@ -495,16 +493,21 @@ def _resize_weights(
         else:
             reach = radius / stretch
             taps = list(range(int(np.floor(x - reach)), int(np.ceil(x + reach)) + 1))
-        row = np.zeros(length)
-        for tap in taps:
-            w = kernel((x - tap) * stretch)
-            if 0 <= tap < length:
-                row[tap] += w
-            elif not how["exclude_outside"] and stretch == 1.0:
-                row[min(max(tap, 0), length - 1)] += w
-        total = row.sum()
-        weights[o] = row / total if (how["exclude_outside"] or stretch != 1.0) and total else row
-    return weights, outside
+        # Outside the input a tap reads the edge, unless exclude_outside (or an antialiased kernel) drops it.
+        keep_edge = not how["exclude_outside"] and stretch == 1.0
+        row = [(min(max(t, 0), length - 1), kernel((x - t) * stretch)) for t in taps if keep_edge or 0 <= t < length]
+        total = sum(w for _, w in row)
+        if (how["exclude_outside"] or stretch != 1.0) and total:
+            row = [(t, w / total) for t, w in row]
+        rows.append(row)
+    return rows, outside
+
+
+def _resize_axis(x: torch.Tensor, axis: int, rows: list[list[tuple[int, float]]]) -> torch.Tensor:
+    """`x` (float64) resized along `axis`: each output position the weighted sum of its own taps."""
+    moved = x.movedim(axis, -1)
+    parts = [sum((moved[..., t] * w for t, w in row), torch.zeros(moved.shape[:-1], dtype=x.dtype)) for row in rows]
+    return torch.stack(parts, -1).movedim(-1, axis)
 
 
 @direct(
@@ -513,7 +516,8 @@ def _resize_weights(
     notes="ONNX Resize with every attribute drawn: nearest, linear and cubic; every coordinate transformation "
     "(half_pixel_symmetric from opset 19, tf_crop_and_resize with a roi and an extrapolation value); every "
     "nearest rounding; cubic_coeff_a and exclude_outside; antialias; scales or sizes, with keep_aspect_ratio_policy; "
-    "the axes attribute. The oracle is a separable weight matrix per axis from the spec's formulas; antialias "
+    "the axes attribute. The oracle resizes one axis at a time, each output a weighted sum of its own taps by "
+    "the spec's formulas; antialias "
     "follows the widened-kernel reading (taps inside the input, weights normalized). Judged as a reduction: each "
     "output is a weighted sum whose weights a backend computes in float32.",
 )
@@ -589,22 +593,14 @@ def resize(d: Draw) -> Spec:
     written_axes = [a - rank for a in axes] if axes_form == "spatial-negative" else axes
 
     def fn(x: torch.Tensor) -> torch.Tensor:
-        out = x.double() if mode != "nearest" or x.dtype.is_floating_point else x
+        out = x.double()  # an int8 or uint8 picked by nearest is exact in float64
         mask = torch.zeros((), dtype=torch.bool)
         for a in axes:
             if sizes[a] == shape[a] and scales[a] == 1.0 and transform != "tf_crop_and_resize":
                 continue
-            w, outside = _resize_weights(shape[a], sizes[a], scales[a], how, roi_pairs[a])
-            weights = torch.from_numpy(w).to(out.dtype if out.dtype.is_floating_point else torch.float64)
-            moved = out.movedim(a, -1)
-            moved = (
-                (moved.to(weights.dtype) @ weights.T).to(moved.dtype)
-                if not moved.dtype.is_floating_point
-                else moved @ weights.T.to(moved.dtype)
-            )
-            out = moved.movedim(-1, a)
-            edge = torch.from_numpy(outside).reshape([-1 if k == a else 1 for k in range(x.dim())])
-            mask = mask | edge
+            rows, outside = _resize_taps(shape[a], sizes[a], scales[a], how, roi_pairs[a])
+            out = _resize_axis(out, a, rows)
+            mask = mask | torch.from_numpy(outside).reshape([-1 if k == a else 1 for k in range(x.dim())])
         if transform == "tf_crop_and_resize":
             out = torch.where(mask, torch.tensor(extrapolation, dtype=out.dtype), out)
         return out.to(x.dtype)

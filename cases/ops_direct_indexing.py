@@ -57,8 +57,11 @@ def gather_elements(d: Draw) -> Spec:
     shape = d.shape(min_dims=1, min_side=1)
     axis = axis_of(d, len(shape))
     index_dtype = d.choice("index_dtype", ("int64", "int32"))
-    index_shape = tuple(d.integer(f"index_side{k}", 1, s) if k != axis % len(shape) else d.integer("index_len", 1, 4)
-                        for k, s in enumerate(shape))  # fmt: skip
+    # Along the axis any length; along the others at most the data's (the spec asks only the same rank).
+    index_shape = tuple(
+        d.integer("index_len", 1, 4) if k == axis % len(shape) else d.integer(f"index_side{k}", 1, side)
+        for k, side in enumerate(shape)
+    )
     size = shape[axis]
     data = d.tensor("data", shape, dtype)
     idx = _indices(d, "indices", index_shape, size, index_dtype)
@@ -67,6 +70,14 @@ def gather_elements(d: Draw) -> Spec:
         return torch.gather(x, axis % x.dim(), i.to(torch.int64) % size)
 
     return Spec(OnnxNode("GatherElements", fn, attributes={"axis": axis}), (data, idx))
+
+
+def _gather_tuples(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """GatherND without batch dims: each last-axis tuple of `index` (negative entries from the end) names an
+    element or a slice of `x`."""
+    k = index.shape[-1]
+    parts = [x[tuple(int(t) % x.shape[j] for j, t in enumerate(row))] for row in index.reshape(-1, k)]
+    return torch.stack(parts).reshape((*index.shape[:-1], *x.shape[k:]))
 
 
 @direct(
@@ -90,14 +101,8 @@ def gather_nd(d: Draw) -> Spec:
     def fn(x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         i = i.to(torch.int64)
         if batch_dims == 0:
-            parts = [x[tuple((t % x.shape[j]).item() for j, t in enumerate(row))] for row in i.reshape(-1, k)]
-            return torch.stack(parts).reshape((*i.shape[:-1], *x.shape[k:]))
-        out = []
-        for b in range(x.shape[0]):
-            xb, ib = x[b], i[b]
-            parts = [xb[tuple((t % xb.shape[j]).item() for j, t in enumerate(row))] for row in ib.reshape(-1, k)]
-            out.append(torch.stack(parts).reshape((*ib.shape[:-1], *xb.shape[k:])))
-        return torch.stack(out)
+            return _gather_tuples(x, i)
+        return torch.stack([_gather_tuples(x[b], i[b]) for b in range(x.shape[0])])
 
     attrs = {"batch_dims": batch_dims} if batch_dims or d.boolean("batch_dims.explicit") else {}
     return Spec(OnnxNode("GatherND", fn, attributes=attrs), (data, idx))

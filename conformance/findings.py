@@ -162,15 +162,19 @@ def _named(sides: Counter[str]) -> str:
     return ", ".join(f"{v} with {k}" for k, v in sorted(sides.items()))
 
 
+def graph_author(exporter: str) -> str:
+    """Who wrote a graph, as evidence names it: torch's exporter, or the case itself (a direct case)."""
+    return "the case" if exporter == DIRECT_EXPORTER else f"torch's {exporter} exporter"
+
+
 def ours_if_direct(attribution: Attribution, exporter: str) -> Attribution:
     """Where the graph is at fault and the case wrote it itself (a direct case), the fault is the case's."""
     if exporter != DIRECT_EXPORTER or attribution.party != Party.EXPORTER:
         return attribution
-    evidence = attribution.evidence.replace(f"torch's {DIRECT_EXPORTER} exporter", "the case")
     return Attribution(
         Party.CASE,
-        f"{evidence} [the case writes this graph itself (exporter {DIRECT_EXPORTER!r}): its node or its torch "
-        "meaning of the spec is in question]",
+        f"{attribution.evidence} [the case writes this graph itself (exporter {DIRECT_EXPORTER!r}): its node or its "
+        "torch meaning of the spec is in question]",
     )
 
 
@@ -189,7 +193,7 @@ def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
         return Attribution(
             Party.EXPORTER,
             f"torch and the ONNX reference evaluator diverge on a graph ONNX's own op schemas reject ({refused}): "
-            f"torch's {exporter} exporter wrote an invalid model",
+            f"{graph_author(exporter)} wrote an invalid model",
         )
     if sides["torch"] > sides["reference"]:
         return Attribution(
@@ -201,13 +205,13 @@ def divergence(peers: Sequence[Result], kind: str = "") -> Attribution:
         return Attribution(
             Party.EXPORTER,
             f"torch and the ONNX reference evaluator diverge; the backends side with the reference "
-            f"({_named(sides)}): the graph torch's {exporter} exporter wrote computes something other than "
+            f"({_named(sides)}): the graph {graph_author(exporter)} wrote computes something other than "
             "torch (or the spec allows both)",
         )
     if kind in (Outcome.DTYPE, Outcome.SHAPE):
         return Attribution(
             Party.EXPORTER,
-            f"the graph torch's {exporter} exporter wrote gives another {kind} than torch: the reference evaluator, "
+            f"the graph {graph_author(exporter)} wrote gives another {kind} than torch: the reference evaluator, "
             f"which follows the graph's types, differs from torch in {kind} (backends: {_named(sides) or 'none'})",
         )
     return Attribution(
@@ -235,7 +239,7 @@ def _schema_refusal(result: Result) -> str | None:
 def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attribution:
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
-        return Attribution(Party.EXPORTER, f"torch's {result.exporter} exporter raised at opset {result.opset}")
+        return Attribution(Party.EXPORTER, f"{graph_author(result.exporter)} raised at opset {result.opset}")
     # ONNX's own shape and type inference (which onnxruntime runs on load) rejects the graph, on this backend or
     # another: the spec says it is invalid, whichever backends run it anyway (torchscript's Softmax on a 0-d
     # tensor, dynamo's IsNaN on bool, torchscript's opset-17 QuantizeLinear of float16 that IREE answers in float32).
@@ -244,7 +248,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         made = "" if refused is result else f"; {outcome} on {result.backend} is what it made of it"
         return Attribution(
             Party.EXPORTER,
-            f"{refused.backend} rejects the graph torch's {result.exporter} exporter wrote by ONNX's own op schemas "
+            f"{refused.backend} rejects the graph {graph_author(result.exporter)} wrote by ONNX's own op schemas "
             f"({_schema_refusal(refused)}): the exported model breaks the spec, whichever backends run it anyway"
             + made,
         )
@@ -263,7 +267,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         if result.backend == REFERENCE or not ran:
             return Attribution(
                 Party.EXPORTER,
-                f"the ONNX reference evaluator cannot run the graph torch's {result.exporter} exporter wrote either: "
+                f"the ONNX reference evaluator cannot run the graph {graph_author(result.exporter)} wrote either: "
                 "the exported model is invalid",
             )
     gave_nothing = outcome in (Outcome.CRASH, Outcome.TIMEOUT, Outcome.LOAD_FAIL, Outcome.RUN_ERROR)
@@ -280,7 +284,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
             return Attribution(
                 Party.EXPORTER,
                 f"{outcome} on {result.backend}, but none of {len(voters)} other backends nor the ONNX reference "
-                f"evaluator can run the graph torch's {result.exporter} exporter wrote: the exported model is invalid",
+                f"evaluator can run the graph {graph_author(result.exporter)} wrote: the exported model is invalid",
             )
         return Attribution(
             Party.BACKEND, f"{outcome} on {result.backend}; {ran} of {len(voters)} other backends ran the same graph"
@@ -293,7 +297,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
             return Attribution(
                 Party.EXPORTER,
                 f"{oracles}, and {same} of {len(voters)} other backends also give {outcome}: the backends agree "
-                f"with one another against torch, so the graph torch's {result.exporter} exporter wrote computes "
+                f"with one another against torch, so the graph {graph_author(result.exporter)} wrote computes "
                 "something other than torch (or the spec allows both)",
             )
         return Attribution(Party.BACKEND, f"{oracles}; {passed} of {len(voters)} other backends pass on the same graph")

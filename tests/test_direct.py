@@ -52,7 +52,7 @@ def test_the_written_node_is_a_valid_model_with_every_drawn_attribute() -> None:
         assert attrs["keepdims"] == int(instance.params["keepdims"]), instance.params
         assert attrs["noop_with_empty_axes"] == int(instance.params["noop_with_empty_axes"]), instance.params
         # the node's declared output is what its torch meaning returns
-        (expected,) = [instance.module(*args)]
+        expected = instance.module(*args)
         declared = model.graph.output[0].type.tensor_type
         assert [d.dim_value for d in declared.shape.dim] == list(expected.shape), instance.params
     assert ops <= set(REDUCE_OPS) and len(ops) > 3, ops
@@ -131,3 +131,60 @@ def test_every_direct_case_writes_a_node_onnx_itself_accepts() -> None:
                 except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
                     refused.append(f"{instance.id} at opset {opset} {instance.params}: {str(exc).splitlines()[0]}")
     assert not refused, "\n".join(refused[:10])
+
+
+def _slice_as_written(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    """What the written Slice node means by the spec, read from its inputs alone (axes and steps optional)."""
+    from cases.ops_direct_attributes import _slice_indices
+
+    (node,) = model.graph.node
+    given = {i.name: onnx.numpy_helper.to_array(i).tolist() for i in model.graph.initializer}
+    starts, ends = given[node.input[1]], given[node.input[2]]
+    axes = given[node.input[3]] if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
+    steps = given[node.input[4]] if len(node.input) > 4 else [1] * len(starts)
+    out = x
+    for a, s, e, step in zip(axes, starts, ends, steps, strict=True):
+        out = np.take(out, _slice_indices(x.shape[a], s, e, step), axis=a % x.ndim)
+    return out
+
+
+def test_a_slice_without_axes_writes_its_starts_in_axis_order() -> None:
+    """Seed 34 draws a rank-2 slice over axes [1, 0] with the axes and steps inputs both omitted: the node's
+    i-th start must then be axis i's, as the case's meaning reads it."""
+    from cases.ops_direct_attributes import slice_
+
+    omitted = 0
+    for seed in (0, 34):
+        for instance in draw_instances(slice_, seed=seed, max_examples=20):
+            args = tuple(to_torch(x) for x in instance.inputs)
+            model = onnx.load_from_string(instance.module.to_onnx(args, 21))
+            omitted += len(model.graph.node[0].input) == 3
+            written = _slice_as_written(model, instance.inputs[0])
+            meant = instance.module(*args).numpy()
+            assert written.shape == meant.shape and np.array_equal(written, meant), instance.params
+    assert omitted, "no draw left the axes and steps inputs out: the order they imply went untested"
+
+
+def test_resize_reads_only_each_positions_own_taps() -> None:
+    """An infinity nearest picks stays infinite, and one linear never reaches stays out: a dense weight
+    matrix would multiply it by 0 into NaN everywhere in its row."""
+    from cases.ops_direct_attributes import _resize_axis, _resize_taps
+
+    nearest = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor",
+               "cubic_coeff_a": -0.75, "exclude_outside": 0, "antialias": 0}  # fmt: skip
+    x = torch.tensor([[np.inf, 1.0, 2.0, 3.0]], dtype=torch.float64)
+    rows, _ = _resize_taps(4, 8, 2.0, nearest, (0.0, 1.0))
+    assert _resize_axis(x, 1, rows).tolist() == [[np.inf, np.inf, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]]
+    rows, _ = _resize_taps(4, 8, 2.0, {**nearest, "mode": "linear"}, (0.0, 1.0))
+    linear = _resize_axis(x, 1, rows)[0].tolist()
+    assert np.isinf(linear[0]) and linear[2:] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.0], linear
+
+
+def test_an_integer_reduce_mean_truncates_toward_zero() -> None:
+    """torch's mean refuses integers: the case's meaning divides the sum, as onnxruntime does."""
+    from cases.ops_direct import REDUCE_OPS
+
+    mean, dtypes = REDUCE_OPS["ReduceMean"]
+    assert "int32" in dtypes
+    got = mean(torch.tensor([[-3, 2], [7, 2]], dtype=torch.int32), [1], False)
+    assert got.tolist() == [0, 4]  # -1/2 and 9/2 (the case casts the sum's int64 back to the input's dtype)
