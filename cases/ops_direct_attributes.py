@@ -199,8 +199,8 @@ def split(d: Draw) -> Spec:
         sizes = [b - a for a, b in itertools.pairwise(edges)]
     attrs: dict[str, object] = {"axis": axis}
     wiring: list[int | np.ndarray | None] = [0]
-    if form == "num_outputs":
-        attrs["num_outputs"] = len(sizes)
+    if form == "num_outputs":  # chunks of ceil(length / count) may be fewer than count: the node says how many
+        attrs["num_outputs"] = d.params["outputs"] = len(sizes)
     else:
         wiring.append(np.array(sizes, dtype=np.int64))
 

@@ -358,7 +358,7 @@ def view_scatter(d: Draw) -> Spec:
     offset = d.integer("offset", -2, 2)
     diagonal = torch.diagonal(torch.empty(shape), offset, dim1, dim2).shape
     if 0 in diagonal:
-        offset = 0  # an offset past the matrix leaves an empty diagonal: scatter the main one instead
+        offset = d.params["offset"] = 0  # past the matrix the diagonal is empty: the main one, recorded so
         diagonal = torch.diagonal(torch.empty(shape), 0, dim1, dim2).shape
     module = Fn(torch.diagonal_scatter, offset=offset, dim1=dim1, dim2=dim2)
     return Spec(module, (x, d.tensor("src", tuple(diagonal), dtype)))
