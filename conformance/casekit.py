@@ -105,9 +105,14 @@ class OnnxNode(torch.nn.Module):
 
 
 def seeded(seed: int, factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:
-    """Build a module whose initial weights depend on `seed` only, not on global RNG state."""
+    """Build a module whose initial weights depend on `seed` only, not on global RNG state.
+
+    Only the CPU generator is seeded: `torch.manual_seed` also queues a lazy
+    seeding of every accelerator (with a formatted stack each) even on a CPU
+    build, which made seeding the dearest step of drawing and grew without end.
+    """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
         module = factory()
     return module.eval()
 

@@ -287,7 +287,7 @@ def run(
     # Cases are chosen before backends are probed and workers start: a glob that matches nothing is a
     # usage error answered at once, not after eight availability checks and eight spawns.
     selected = select_cases(
-        discover_cases(options.cache_dir, options.cases) if cases is None else cases,
+        discover_cases(options.cache_dir, options.cases, opt_in=options.opt_in) if cases is None else cases,
         options.cases,
         include_opt_in=options.opt_in,
     )

@@ -166,7 +166,9 @@ def _accepts_cache_dir(loader: Any) -> bool:
         return False
 
 
-def discover_cases(cache_dir: Path | None = None, patterns: str | Sequence[str] | None = None) -> list[Case]:
+def discover_cases(
+    cache_dir: Path | None = None, patterns: str | Sequence[str] | None = None, *, opt_in: bool = True
+) -> list[Case]:
     """Every case of every installed case pack, built-in included, via entry points.
 
     A pack whose loader takes `cache_dir` (the onnx-node pack keeps its store
@@ -174,7 +176,12 @@ def discover_cases(cache_dir: Path | None = None, patterns: str | Sequence[str] 
     Where every one of `patterns` (the selection `select_cases` gets next)
     starts with a pack's entry-point name and a slash (`onnx-node/*`), only
     those packs load: ONNX's node tests need not import torch for the
-    generated library.
+    generated library. The other way round, a loader that declares the
+    `paths` globs all its cases match (`load.paths`) is not called where no
+    pattern can meet them, nor, when it declares `opt_in` (all its cases
+    are), for a selection without patterns that leaves opt-in cases out
+    (`opt_in=False`): collecting ONNX's node tests into a new cache folder
+    costs half a minute that `--cases relu` has no use for.
     """
     found: dict[str, Case] = {}
     eps = sorted(entry_points(group=CASES_GROUP), key=lambda e: e.name)
@@ -184,6 +191,8 @@ def discover_cases(cache_dir: Path | None = None, patterns: str | Sequence[str] 
             continue
         try:
             loaded = ep.load()
+            if not _pack_wanted(loaded, _pattern_list(patterns), opt_in):
+                continue
             if callable(loaded):
                 pack = loaded(cache_dir=cache_dir) if cache_dir is not None and _accepts_cache_dir(loaded) else loaded()
             else:
@@ -200,12 +209,48 @@ def discover_cases(cache_dir: Path | None = None, patterns: str | Sequence[str] 
     return list(found.values())
 
 
+def _pattern_list(patterns: str | Sequence[str] | None) -> list[str]:
+    if isinstance(patterns, str):
+        return [p.strip() for p in patterns.split(",") if p.strip()]
+    return list(patterns or ())
+
+
+def _pack_wanted(loader: Any, patterns: Sequence[str], opt_in: bool) -> bool:
+    """Whether a pack can hold a case the selection takes, by what its loader declares (load it if unsure)."""
+    if not patterns:
+        return opt_in or not getattr(loader, "opt_in", False)
+    paths = getattr(loader, "paths", None)
+    if not paths:
+        return True
+    # `select_cases` matches a pattern against a case's path and its name (the path past its category).
+    globs = [*paths, *(g.split("/", 1)[1] for g in paths if "/" in g)]
+    return any(globs_may_meet(p, g) for p in patterns for g in globs)
+
+
+_WILD = "*?[]"
+
+
+def globs_may_meet(a: str, b: str) -> bool:
+    """False only where no string matches both globs: where their literal heads (up to the first wildcard)
+    or literal tails (past the last) disagree, or `a` is a plain name `b` does not match."""
+    if not any(ch in a for ch in _WILD):
+        return fnmatch.fnmatchcase(a, b)
+
+    def head(g: str) -> str:
+        return g[: min((g.index(ch) for ch in _WILD if ch in g), default=len(g))]
+
+    def tail(g: str) -> str:
+        return g[max((g.rindex(ch) + 1 for ch in _WILD if ch in g), default=0) :]
+
+    ha, hb, ta, tb = head(a), head(b), tail(a), tail(b)
+    return (ha.startswith(hb) or hb.startswith(ha)) and (ta.endswith(tb) or tb.endswith(ta))
+
+
 def packs_named(patterns: str | Sequence[str] | None, names: Sequence[str]) -> set[str] | None:
     """The packs every pattern names by its leading `NAME/`, or None where one does not (load them all)."""
     if not patterns:
         return None
-    if isinstance(patterns, str):
-        patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+    patterns = _pattern_list(patterns)
     named = set()
     for pattern in patterns:
         head = pattern.split("/", 1)[0]
@@ -593,8 +638,23 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 def value_key(value: Any) -> tuple[str, str]:
-    """What `same_value` compares, as a key: two values are the same when their keys are equal."""
+    """What `same_value` compares, as a key: two values are the same when their keys are equal.
+
+    Drawing asks this of every known value of every parameter at each example:
+    the keys of exact strings, integers, booleans and None (where equal values
+    serialize equally; floats do not: 0.0 == -0.0) are kept in `_SCALAR_KEYS`.
+    """
+    if type(value) in _SCALAR_TYPES:
+        found = _SCALAR_KEYS.get((type(value), value))
+        if found is None:
+            found = _SCALAR_KEYS[(type(value), value)] = (type(value).__name__, _stable_json(value))
+        return found
     return type(value).__name__, _stable_json(value)
+
+
+_SCALAR_TYPES = frozenset({str, int, bool, type(None)})
+#: A cache of pure values (the key of a value never changes), not state: it only spares repeated serializing.
+_SCALAR_KEYS: dict[tuple[type, Any], tuple[str, str]] = {}
 
 
 def _add_new(known: list[Any], values: Iterable[Any]) -> None:
@@ -846,6 +906,7 @@ def draw_covering(
         for k, v in d.contexts.items():
             contexts.setdefault(k, v)
 
+    _name_database_key(collect, case, b"draw")
     replayed = _replayed(case, mode, seed, examples, domains) if examples is not None else []
     collect()
     instances = replayed + [i for i in list(found.values())[:max_examples] if all(i.id != r.id for r in replayed)]
@@ -911,6 +972,16 @@ def draw_covering(
             instances.append(extra)
             budget -= 1
     return Drawn(instances, {k: tuple(v) for k, v in domains.items()})
+
+
+def _name_database_key(test: Any, case: Case, salt: bytes) -> None:
+    """Name the key of a drawing test that keeps no database.
+
+    Unnamed, Hypothesis derives it from the test's source by tokenizing it,
+    at every call of every nested test: a tenth of drawing. Without a
+    database the key is never read, so it changes no draw.
+    """
+    test._hypothesis_internal_database_key = case.path.encode() + b":" + salt
 
 
 def _replayed(
@@ -998,5 +1069,6 @@ def _drawn_with(
         ):
             got.append(instance)
 
+    _name_database_key(collect, case, b"force:" + salt)
     collect()
     return max(got, key=lambda i: sum(int(np.size(x)) for x in i.inputs), default=None)

@@ -245,21 +245,25 @@ def test_cache_keys_follow_the_versions_that_make_the_graph_and_the_reference_ou
     _distribution.cache_clear()  # the pretend versions stay out of later tests in this process
 
 
-@pytest.mark.parametrize("opset", [17, 18, 21])
-def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one(opset: int) -> None:
+def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one() -> None:
     """torch builds its ONNX function table and collects its composite ops anew on every export, most of a
     small case's export time; the suite builds the table once per opset and collects the ops again only when
-    the dispatcher changed. Whatever the case, the model must be the one torch's own path writes."""
+    the dispatcher changed. Whatever the case, the model must be the one torch's own path writes.
+
+    Each case is exported at one of three opsets in turn (every opset meets several op families, and the
+    test does not pay 78 exports for the 26 that show it)."""
     from conformance.export import _CIA_MEMO, _export_dynamo, _torchlib_registry, normalize_model
     from conformance.tensors import to_torch
 
+    opsets = (17, 18, 21)
     before = _torchlib_registry.cache_info()
     # Not lstm_dynamic: torch's second dynamic LSTM export in a process differs from its first whatever the
     # registry (the hand-triaged expectation on model/lstm_dynamic says why).
     names = "softmax,conv2d,interpolate,sort,einsum,layer_norm,lstm,gru,cumsum,where,max_pool2d,gelu,topk"
     selection = select_cases(discover_cases(), names)
     assert len(selection) >= 13, [c.path for c in selection]
-    for selected in selection:
+    for k, selected in enumerate(selection):
+        opset = opsets[k % len(opsets)]
         instance = draw_instances(selected, seed=0, max_examples=1)[0]
         instance.module.eval()
         args = tuple(to_torch(x) for x in (instance.export_inputs or instance.inputs))
@@ -268,9 +272,10 @@ def test_one_torchlib_registry_per_process_exports_the_same_bytes_as_a_fresh_one
             for r in (False, True)
         )
         assert fresh == reused, f"{instance.id} at opset {opset}: the reused registry changed the model"
-    # The table was built at most once for this opset's registry and served every other export from memory.
+    # The table was built at most once per opset's registry and served every other export from memory.
     after = _torchlib_registry.cache_info()
-    assert after.misses - before.misses <= 1 and after.hits - before.hits >= len(selection) - 1, after
+    assert after.misses - before.misses <= len(opsets), after
+    assert after.hits - before.hits >= len(selection) - len(opsets), after
     assert len(_CIA_MEMO) == 1, "the composite ops of the dispatcher as it is were not remembered"
 
 

@@ -6,6 +6,7 @@ needs them shares that collection and the case index in the session's cache.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -306,3 +307,21 @@ def test_cache_dir_also_holds_the_collected_node_tests(tmp_path: Path) -> None:
     assert (store / onnx_node.INDEX).exists() and (store / "test_abs" / "model.onnx").exists()
     (result,) = json.loads((tmp_path / "out" / "report.json").read_text())["results"]
     assert result["case"] == "test_abs" and result["outcome"] == "pass", result
+
+
+def test_a_selection_the_node_tests_cannot_meet_does_not_collect_them(tmp_path: Path, artifact_cache: Path) -> None:
+    """The pack declares its paths (`onnx-node/test_*`) and that its cases are opt-in, so `--cases relu` in a new
+    cache folder skips collecting them (half a minute), while a glob that may reach them still loads them."""
+    from conformance.generate import discover_cases, globs_may_meet
+
+    assert [c.path for c in select_cases(discover_cases(tmp_path, "relu"), "relu")] == ["activation/relu"]
+    assert not any(c.category == onnx_node.CATEGORY for c in discover_cases(tmp_path, None, opt_in=False))
+    assert not (tmp_path / "onnx-node").exists(), "nothing of the pack was collected"
+    for pattern in ("*abs", "test_a*", "onnx-node/*", "*", "t?st_abs", "[t]est_abs", "test_abs"):
+        assert any(globs_may_meet(pattern, g) for g in ("onnx-node/test_*", "test_*")), pattern
+    for pattern in ("relu", "elementwise/*", "abs*", "onnx-node/abs"):
+        assert not any(globs_may_meet(pattern, g) for g in ("onnx-node/test_*", "test_*")), pattern
+    cases = discover_cases(artifact_cache, "*_abs")
+    nodes = [c for c in cases if c.category == onnx_node.CATEGORY]
+    assert "test_abs" in {c.name for c in nodes}
+    assert all(any(fnmatch.fnmatchcase(c.path, g) for g in onnx_node.load.paths) for c in nodes), "the claim holds"

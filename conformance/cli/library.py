@@ -139,7 +139,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     with progress_steps("coverage") as steps:
         data = measure(
-            select_cases(discover_cases(args.cache_dir), args.cases),
+            select_cases(discover_cases(args.cache_dir, args.cases, opt_in=False), args.cases),
             seed=args.seed,
             max_examples=args.max_examples or 2,
             exporters=exporters(args.exporters, "conformance coverage"),
@@ -183,7 +183,7 @@ def cmd_export_cases(args: argparse.Namespace) -> int:
         report = export_profile(profile, args.dir, library=discover_cases(cache.root), cache=cache, log=log)
     else:
         report = export_cases(
-            select_cases(discover_cases(cache.root), args.cases),
+            select_cases(discover_cases(cache.root, args.cases, opt_in=False), args.cases),
             args.dir,
             exporters=chosen,
             opset=args.opset,
@@ -207,7 +207,7 @@ def _parameter_coverage(args: argparse.Namespace) -> int:
 
     preset = PRESETS[args.preset] if args.preset else None
     rows = parameters(
-        select_cases(discover_cases(args.cache_dir), args.cases),
+        select_cases(discover_cases(args.cache_dir, args.cases, opt_in=False), args.cases),
         seed=args.seed,
         max_examples=args.max_examples or (preset.max_examples if preset else 2),
         cover=args.cover or (preset.cover if preset else "none"),

@@ -302,3 +302,8 @@ def load(cache_dir: Path | None = None) -> Sequence[Case]:
     onnx_version = _dist_version("onnx")
     store = store_dir(cache_dir, fp)
     return [make_case(entry, store, fp, onnx_version) for entry in load_index(store, fp)]
+
+
+# What `discover_cases` may know before calling `load`: every case is `onnx-node/test_*` and opt-in.
+load.paths = (f"{CATEGORY}/test_*",)  # type: ignore[attr-defined]
+load.opt_in = True  # type: ignore[attr-defined]
