@@ -941,7 +941,16 @@ def draw_covering(
                 instances.append(rows)
     if cover is not Cover.NONE and mode is Values.PLAIN:
         side = LARGE_SIDES[case_seed(seed, case) % len(LARGE_SIDES)]
-        large = _drawn_with(case, seed=seed, salt=b"large", make=lambda data: Draw(data, values=mode, large=side))
+        # Its parameters join the domains: a label it alone reaches (a path the random draws never took) is then
+        # covered, or reported as never drawn, like any other.
+        large = _drawn_with(
+            case,
+            seed=seed,
+            salt=b"large",
+            make=lambda data: Draw(data, values=mode, large=side),
+            domains=domains,
+            contexts=contexts,
+        )
         if large is not None and all(large.id != i.id for i in instances):
             instances.append(large)
     # Parameters are covered in plain mode; the other modes draw the same parameters with other values.
