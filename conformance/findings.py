@@ -236,6 +236,19 @@ def _schema_refusal(result: Result) -> str | None:
     return found.group(0).strip() if found else None
 
 
+#: Backends whose `unsupported` comes after ONNX's own checks of the graph passed: onnxruntime resolves the graph
+#: (type and shape inference by the op schemas) before it looks for a kernel ("NOT_IMPLEMENTED").
+_CHECKS_BEFORE_KERNELS = ("onnxruntime",)
+
+
+def _checked_but_unsupported(voters: Iterable[Result]) -> str:
+    """The backend that checked the graph and lacks only a kernel for it, if one did: then it is not invalid."""
+    return next(
+        (p.backend for p in voters if p.outcome is Outcome.UNSUPPORTED and _voter(p.backend) in _CHECKS_BEFORE_KERNELS),
+        "",
+    )
+
+
 def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attribution:
     """Whose fault one failing result is, from what the other backends did on the same graph."""
     if outcome is Outcome.EXPORT_FAIL:
@@ -264,7 +277,14 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
                 f"the ONNX reference evaluator cannot run a graph {ran} of {len(voters)} other backends run "
                 f"(opset {result.opset})",
             )
-        if result.backend == REFERENCE or not ran:
+        checked = _checked_but_unsupported(voters.values())
+        if result.backend == REFERENCE and checked:
+            return Attribution(
+                Party.REFERENCE,
+                f"the ONNX reference evaluator cannot run a graph {checked} loads (ONNX's type and shape inference "
+                f"pass) and only lacks a kernel for (opset {result.opset}): the graph is valid, no backend ran it",
+            )
+        if (result.backend == REFERENCE or not ran) and not checked:
             return Attribution(
                 Party.EXPORTER,
                 f"the ONNX reference evaluator cannot run the graph {graph_author(result.exporter)} wrote either: "
@@ -278,7 +298,12 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
             f"(the others: {_named(_sides(voters.values()))})",
         )
     if gave_nothing:
-        if result.oracle is OracleAgreement.NO_SPEC and voters and not ran:
+        if (
+            result.oracle is OracleAgreement.NO_SPEC
+            and voters
+            and not ran
+            and not _checked_but_unsupported(voters.values())
+        ):
             # tract aborting on the Pad torch wrote for `unfold`, which onnxruntime rejects and the reference
             # evaluator cannot run: the graph is the root cause; dying on it is the backend's lesser fault.
             return Attribution(

@@ -13,7 +13,7 @@ import pytest
 from onnx import numpy_helper
 
 from conformance.findings import Party, cluster, finding_id, normalize_message, with_history
-from conformance.model import FAILING, OracleAgreement, Outcome, Values
+from conformance.model import DIRECT_EXPORTER, FAILING, OracleAgreement, Outcome, Values
 from conformance.store import Store
 
 from .conftest import conformance, make_result
@@ -746,3 +746,24 @@ def test_a_backend_finding_that_matches_the_reference_on_the_whole_model_is_the_
     loc = Localized(found.id, result_key(results[0]), "not-reproduced", None, None, said, None, 1.0)
     (finding,) = localized(results, [loc])
     assert finding.party == Party.EXPORTER and "the backend follows the graph" in finding.evidence, finding
+
+
+def test_a_graph_onnxruntime_checks_but_has_no_kernel_for_is_not_called_invalid() -> None:
+    """onnxruntime resolves a graph by ONNX's inference before it looks for a kernel: its `unsupported` says the
+    graph is valid. Where the reference evaluator then fails too (MaxRoiPool: it has none), that is the
+    evaluator's shortfall and the other backends' own refusals, not an invalid model (nor, for a direct case,
+    the case's)."""
+    results = _graph(
+        "direct/max_roi_pool[aaaaaaaaaaaa]",
+        {"onnxruntime": Outcome.UNSUPPORTED, "reference": Outcome.LOAD_FAIL, "tract": Outcome.LOAD_FAIL},
+        message="no kernel",
+        oracle=OracleAgreement.NO_SPEC,
+        exporter=DIRECT_EXPORTER,
+    )
+    parties = {f.backend: f.party for f in cluster(results)}
+    assert parties == {"reference": Party.REFERENCE, "tract": Party.BACKEND}, parties
+    reference = next(f for f in cluster(results) if f.backend == "reference")
+    assert "onnxruntime loads" in reference.evidence and "invalid" not in reference.evidence, reference.evidence
+    # Without onnxruntime's word, a graph no one runs is still the graph's (here the case's own) fault.
+    alone = [r for r in results if r.backend != "onnxruntime"]
+    assert {f.party for f in cluster(alone)} == {Party.CASE}, [f.to_dict() for f in cluster(alone)]
