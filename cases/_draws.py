@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -92,3 +92,44 @@ def axes_subset(d: Draw, rank: int, label: str = "axes") -> list[int]:
     from hypothesis import strategies as st
 
     return sorted(set(d.draw(label, st.lists(st.integers(0, rank - 1), min_size=1, max_size=rank))))
+
+
+class ConvGeometry(NamedTuple):
+    """A drawn convolution: what Conv, ConvInteger and QLinearConv share (the batch size is drawn by the case)."""
+
+    rank: int
+    group: int
+    c_in: int
+    c_out: int
+    spatial: tuple[int, ...]
+    kernel: list[int]
+    strides: list[int]
+    dilations: list[int]
+    pads: list[tuple[int, int]]
+    mode: str
+    explicit: list[tuple[int, int]]
+
+
+def conv_geometry(d: Draw) -> ConvGeometry:
+    """A 1-d or 2-d convolution: groups (depthwise included), strides, dilations, auto_pad or explicit
+    asymmetric pads. At most 2 input channels per group and a 3x3 kernel; a kernel longer than the padded
+    input (no output) is cut to fit."""
+    rank = d.choice("spatial_rank", (2, 1))
+    groups = d.choice("group", (1, 2, "depthwise"))
+    per = d.integer("channels_per_group", 1, 2)
+    g = 3 if groups == "depthwise" else int(groups)
+    c_in = 3 if groups == "depthwise" else g * per
+    c_out = g * d.integer("out_per_group", 1, 2)
+    spatial = d.shape("spatial", min_dims=rank, max_dims=rank, min_side=1, max_side=7)
+    kernel = [d.integer(f"kernel{i}", 1, 3) for i in range(rank)]
+    strides = [d.choice(f"stride{i}", (1, 2)) for i in range(rank)]
+    dilations = [d.choice(f"dilation{i}", (1, 2)) for i in range(rank)]
+    mode = d.choice("auto_pad", ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"))
+    explicit = [(d.integer(f"pad_begin{i}", 0, 2), d.integer(f"pad_end{i}", 0, 2)) for i in range(rank)]
+    pads = [auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode, explicit[i]) for i in range(rank)]
+    for i in range(rank):
+        while (kernel[i] - 1) * dilations[i] + 1 > spatial[i] + sum(pads[i]) and kernel[i] > 1:
+            kernel[i] -= 1
+            if mode != "NOTSET":
+                pads[i] = auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode)
+    return ConvGeometry(rank, g, c_in, c_out, tuple(spatial), kernel, strides, dilations, pads, mode, explicit)

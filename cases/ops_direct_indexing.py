@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cases._draws import SCATTER_REDUCTIONS, auto_pads, axis_of, direct
-from conformance.casekit import OnnxNode
+from cases._draws import SCATTER_REDUCTIONS, axis_of, conv_geometry, direct
+from conformance.casekit import ZERO_SIGN, ZERO_SIGN_NOTE, OnnxNode
 from conformance.generate import Draw
 from conformance.model import OpClass, Spec
 
@@ -155,30 +155,16 @@ _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
 
 @direct(
     op_class=OpClass.MATMUL,
+    unspecified=ZERO_SIGN,
     notes="ONNX Conv with auto_pad SAME_UPPER, SAME_LOWER and VALID (torch writes explicit pads only) or "
     "explicit asymmetric pads; strides, dilations, groups (depthwise included), with and without a bias; 1-d "
-    "and 2-d.",
+    "and 2-d." + ZERO_SIGN_NOTE,
 )
 def conv(d: Draw) -> Spec:
     dtype = d.dtype(("float32", "float16", "float64"))
-    rank = d.choice("spatial_rank", (2, 1))
-    groups = d.choice("group", (1, 2, "depthwise"))
-    per = d.integer("channels_per_group", 1, 2)
-    g = 3 if groups == "depthwise" else int(groups)
-    c_in = g * per if groups != "depthwise" else 3
-    c_out = g * d.integer("out_per_group", 1, 2)
-    spatial = d.shape("spatial", min_dims=rank, max_dims=rank, min_side=1, max_side=7)
-    kernel = [d.integer(f"kernel{i}", 1, 3) for i in range(rank)]
-    strides = [d.integer(f"stride{i}", 1, 2) for i in range(rank)]
-    dilations = [d.integer(f"dilation{i}", 1, 2) for i in range(rank)]
-    mode = d.choice("auto_pad", ("SAME_UPPER", "SAME_LOWER", "VALID", "NOTSET"))
-    explicit = [(d.integer(f"pad_begin{i}", 0, 2), d.integer(f"pad_end{i}", 0, 2)) for i in range(rank)]
-    pads = [auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode, explicit[i]) for i in range(rank)]
-    for i in range(rank):  # a kernel longer than the padded input leaves no output: it is cut to fit
-        while (kernel[i] - 1) * dilations[i] + 1 > spatial[i] + sum(pads[i]) and kernel[i] > 1:
-            kernel[i] -= 1
-            if mode != "NOTSET":
-                pads[i] = auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode)
+    geo = conv_geometry(d)
+    rank, g, c_in, c_out, spatial, kernel = geo.rank, geo.group, geo.c_in, geo.c_out, geo.spatial, geo.kernel
+    strides, dilations, pads, mode, explicit = geo.strides, geo.dilations, geo.pads, geo.mode, geo.explicit
     with_bias = d.boolean("bias")
     x = d.tensor("x", (d.integer("n", 1, 2), c_in, *spatial), dtype)
     w = d.tensor("w", (c_out, c_in // g, *kernel), dtype, low=-1, high=1, special=False)

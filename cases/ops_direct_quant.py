@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cases._draws import auto_pads, axis_of, direct
+from cases._draws import axis_of, conv_geometry, direct
 from conformance.casekit import OnnxNode
 from conformance.generate import Draw, numpy_dtype
 from conformance.model import OpClass, Spec
@@ -459,29 +459,13 @@ class _Geometry(NamedTuple):
 
 
 def _geometry(d: Draw) -> _Geometry:
-    """A 1-d or 2-d convolution: groups (depthwise included), strides, dilations, auto_pad or explicit asymmetric
-    pads. At most 2 input channels per group and a 3x3 kernel: 18 products of at most 255 * 255 per output."""
-    rank = d.choice("spatial_rank", (2, 1))
-    groups = d.choice("group", (1, 2, "depthwise"))
-    per = d.integer("channels_per_group", 1, 2)
-    g = 3 if groups == "depthwise" else int(groups)
-    c_in = 3 if groups == "depthwise" else g * per
-    c_out = g * d.integer("out_per_group", 1, 2)
-    spatial = d.shape("spatial", min_dims=rank, max_dims=rank, min_side=1, max_side=7)
-    kernel = [d.integer(f"kernel{i}", 1, 3) for i in range(rank)]
-    strides = [d.choice(f"stride{i}", (1, 2)) for i in range(rank)]
-    dilations = [d.choice(f"dilation{i}", (1, 2)) for i in range(rank)]
-    mode = d.choice("auto_pad", ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"))
-    explicit = [(d.integer(f"pad_begin{i}", 0, 2), d.integer(f"pad_end{i}", 0, 2)) for i in range(rank)]
-    pads = [auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode, explicit[i]) for i in range(rank)]
-    for i in range(rank):  # a kernel longer than the padded input leaves no output: it is cut to fit
-        while (kernel[i] - 1) * dilations[i] + 1 > spatial[i] + sum(pads[i]) and kernel[i] > 1:
-            kernel[i] -= 1
-            if mode != "NOTSET":
-                pads[i] = auto_pads(spatial[i], kernel[i], strides[i], dilations[i], mode)
-    x_shape = (d.integer("n", 1, 2), c_in, *spatial)
-    w_shape = (c_out, c_in // g, *kernel)
-    return _Geometry(rank, g, x_shape, w_shape, kernel, strides, dilations, pads, mode, explicit)
+    """The shared convolution geometry (at most 18 products of at most 255 * 255 per output) and a batch."""
+    geo = conv_geometry(d)
+    x_shape = (d.integer("n", 1, 2), geo.c_in, *geo.spatial)
+    w_shape = (geo.c_out, geo.c_in // geo.group, *geo.kernel)
+    return _Geometry(
+        geo.rank, geo.group, x_shape, w_shape, geo.kernel, geo.strides, geo.dilations, geo.pads, geo.mode, geo.explicit
+    )
 
 
 def _conv_attrs(d: Draw, geo: _Geometry) -> dict[str, Any]:
