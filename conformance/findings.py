@@ -269,6 +269,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
         _voter(p.backend): p for p in peers if p.backend != REFERENCE and _voter(p.backend) != _voter(result.backend)
     }
     ran = sum(p.outcome in (Outcome.PASS, Outcome.MISMATCH, Outcome.SPECIAL, Outcome.XFAIL) for p in voters.values())
+    checked = _checked_but_unsupported(voters.values())
     if outcome in (Outcome.LOAD_FAIL, Outcome.RUN_ERROR) and result.oracle is OracleAgreement.NO_SPEC:
         if result.backend == REFERENCE and ran:
             # onnx 1.23's evaluator has no DequantizeLinear before version 19: the graph is fine, the evaluator short.
@@ -277,7 +278,6 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
                 f"the ONNX reference evaluator cannot run a graph {ran} of {len(voters)} other backends run "
                 f"(opset {result.opset})",
             )
-        checked = _checked_but_unsupported(voters.values())
         if result.backend == REFERENCE and checked:
             return Attribution(
                 Party.REFERENCE,
@@ -298,12 +298,7 @@ def attribute(result: Result, outcome: Outcome, peers: Sequence[Result]) -> Attr
             f"(the others: {_named(_sides(voters.values()))})",
         )
     if gave_nothing:
-        if (
-            result.oracle is OracleAgreement.NO_SPEC
-            and voters
-            and not ran
-            and not _checked_but_unsupported(voters.values())
-        ):
+        if result.oracle is OracleAgreement.NO_SPEC and voters and not ran and not checked:
             # tract aborting on the Pad torch wrote for `unfold`, which onnxruntime rejects and the reference
             # evaluator cannot run: the graph is the root cause; dying on it is the backend's lesser fault.
             return Attribution(

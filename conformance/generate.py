@@ -13,6 +13,7 @@ draws missed, in special mode the grid of two broadcast operands' specials.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import inspect
 import json
@@ -275,8 +276,7 @@ def select_cases(
     all_cases = list(cases)
     if not patterns:
         return all_cases if include_opt_in else [c for c in all_cases if OPT_IN not in c.tags]
-    if isinstance(patterns, str):
-        patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+    patterns = _pattern_list(patterns)
     chosen: list[Case] = []
     seen: set[str] = set()
     for pattern in patterns:
@@ -645,16 +645,17 @@ def value_key(value: Any) -> tuple[str, str]:
     serialize equally; floats do not: 0.0 == -0.0) are kept in `_SCALAR_KEYS`.
     """
     if type(value) in _SCALAR_TYPES:
-        found = _SCALAR_KEYS.get((type(value), value))
-        if found is None:
-            found = _SCALAR_KEYS[(type(value), value)] = (type(value).__name__, _stable_json(value))
-        return found
+        return _scalar_key(type(value), value)
     return type(value).__name__, _stable_json(value)
 
 
 _SCALAR_TYPES = frozenset({str, int, bool, type(None)})
-#: A cache of pure values (the key of a value never changes), not state: it only spares repeated serializing.
-_SCALAR_KEYS: dict[tuple[type, Any], tuple[str, str]] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_key(kind: type, value: Any) -> tuple[str, str]:
+    """A pure function of its arguments, memoized (the type is an argument, so 1 and True stay apart)."""
+    return kind.__name__, _stable_json(value)
 
 
 def _add_new(known: list[Any], values: Iterable[Any]) -> None:
