@@ -109,6 +109,23 @@ class ConvGeometry(NamedTuple):
     mode: str
     explicit: list[tuple[int, int]]
 
+    @property
+    def w_shape(self) -> tuple[int, ...]:
+        return (self.c_out, self.c_in // self.group, *self.kernel)
+
+    def x_shape(self, n: int) -> tuple[int, ...]:
+        return (n, self.c_in, *self.spatial)
+
+    @property
+    def onnx_pads(self) -> list[int]:
+        """The explicit pads as ONNX writes them: every begin, then every end."""
+        return [b for b, _ in self.explicit] + [e for _, e in self.explicit]
+
+    @property
+    def torch_pads(self) -> list[int]:
+        """The effective pads (auto_pad applied) as `F.pad` takes them: last axis first."""
+        return [v for i in reversed(range(self.rank)) for v in self.pads[i]]
+
 
 def conv_geometry(d: Draw) -> ConvGeometry:
     """A 1-d or 2-d convolution: groups (depthwise included), strides, dilations, auto_pad or explicit

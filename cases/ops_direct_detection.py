@@ -85,6 +85,19 @@ def _roi_box(kind: str, u: np.ndarray, h: int, w: int) -> list[float]:
     return [x1, y1, x2, y2]
 
 
+def _roi_layout(
+    d: Draw, where: str, kinds: tuple[str, ...], side: int
+) -> tuple[tuple[int, int, int, int], np.ndarray, list[str]]:
+    """The map's (n, c, h, w) with sides up to `side`, 1 to 4 RoIs' uniform draws, and each RoI's kind: `where`,
+    or one of `kinds` per RoI where it is "mixed"."""
+    n, c = d.integer("n", 1, 3), d.integer("c", 1, 3)
+    h, w = d.integer("h", 1, side), d.integer("w", 1, side)
+    num_rois = d.integer("num_rois", 1, 4)
+    u = d.tensor("roi_uniform", (num_rois, 4), "float64", low=0.0, high=1.0, special=False)
+    picks = d.tensor("roi_kinds", (num_rois,), "int64", low=0, high=len(kinds) - 1, special=False)
+    return (n, c, h, w), u, [kinds[int(k)] if where == "mixed" else where for k in picks]
+
+
 @direct(
     op_class=OpClass.REDUCTION,
     min_opset=16,
@@ -108,12 +121,8 @@ def roi_align(d: Draw) -> Spec:
     scale = d.choice("spatial_scale", (1.0, 0.5, 0.25, 0.3))
     explicit = d.boolean("defaults.explicit")
     where = d.choice("rois", (*_ROI_KINDS, "mixed"))
-    n, c = d.integer("n", 1, 3), d.integer("c", 1, 3)
-    h, w = d.integer("h", 1, 5), d.integer("w", 1, 5)
-    num_rois = d.integer("num_rois", 1, 4)
-    u = d.tensor("roi_uniform", (num_rois, 4), "float64", low=0.0, high=1.0, special=False)
-    picks = d.tensor("roi_kinds", (num_rois,), "int64", low=0, high=len(_ROI_KINDS) - 1, special=False)
-    kinds = [_ROI_KINDS[int(k)] if where == "mixed" else where for k in picks]
+    (n, c, h, w), u, kinds = _roi_layout(d, where, _ROI_KINDS, side=5)
+    num_rois = len(kinds)
     feature = np.array([_roi_box(k, u[i], h, w) for i, k in enumerate(kinds)], dtype=np.float64)
     scale32 = float(np.float32(scale))
     rois = (feature / scale32).astype(dtype)  # RoIs are in image units: the map is the image times spatial_scale
@@ -216,12 +225,8 @@ def max_roi_pool(d: Draw) -> Spec:
     scale = d.choice("spatial_scale", (1.0, 0.5, 0.25))
     explicit = d.boolean("spatial_scale.explicit")
     where = d.choice("rois", (*_POOL_KINDS, "mixed"))
-    n, c = d.integer("n", 1, 3), d.integer("c", 1, 3)
-    h, w = d.integer("h", 1, 6), d.integer("w", 1, 6)
-    num_rois = d.integer("num_rois", 1, 4)
-    u = d.tensor("roi_uniform", (num_rois, 4), "float64", low=0.0, high=1.0, special=False)
-    picks = d.tensor("roi_kinds", (num_rois,), "int64", low=0, high=len(_POOL_KINDS) - 1, special=False)
-    kinds = [_POOL_KINDS[int(k)] if where == "mixed" else where for k in picks]
+    (n, c, h, w), u, kinds = _roi_layout(d, where, _POOL_KINDS, side=6)
+    num_rois = len(kinds)
     batch = d.tensor("batch_ids", (num_rois,), "int64", low=0, high=n - 1, special=False)
     boxes = np.array([_pool_box(k, u[i], h, w) for i, k in enumerate(kinds)], dtype=np.float64) / scale
     rois = np.concatenate([batch[:, None].astype(np.float64), boxes], axis=1).astype(dtype)

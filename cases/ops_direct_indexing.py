@@ -163,24 +163,28 @@ _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
 def conv(d: Draw) -> Spec:
     dtype = d.dtype(("float32", "float16", "float64"))
     geo = conv_geometry(d)
-    rank, g, c_in, c_out, spatial, kernel = geo.rank, geo.group, geo.c_in, geo.c_out, geo.spatial, geo.kernel
-    strides, dilations, pads, mode, explicit = geo.strides, geo.dilations, geo.pads, geo.mode, geo.explicit
     with_bias = d.boolean("bias")
-    x = d.tensor("x", (d.integer("n", 1, 2), c_in, *spatial), dtype)
-    w = d.tensor("w", (c_out, c_in // g, *kernel), dtype, low=-1, high=1, special=False)
-    inputs = (x, w, d.tensor("b", (c_out,), dtype, special=False)) if with_bias else (x, w)
+    x = d.tensor("x", geo.x_shape(d.integer("n", 1, 2)), dtype)
+    w = d.tensor("w", geo.w_shape, dtype, low=-1, high=1, special=False)
+    inputs = (x, w, d.tensor("b", (geo.c_out,), dtype, special=False)) if with_bias else (x, w)
 
     def fn(*args: torch.Tensor) -> torch.Tensor:
-        flat = [v for i in reversed(range(rank)) for v in pads[i]]
-        padded = F.pad(args[0], flat)
         bias = args[2] if len(args) == 3 else None
-        return _CONV[rank](padded, args[1], bias, stride=strides, dilation=dilations, groups=g)
+        conv = _CONV[geo.rank]
+        return conv(
+            F.pad(args[0], geo.torch_pads), args[1], bias, stride=geo.strides, dilation=geo.dilations, groups=geo.group
+        )
 
-    attrs: dict[str, object] = {"kernel_shape": kernel, "strides": strides, "dilations": dilations, "group": g}
-    if mode == "NOTSET":
-        attrs["pads"] = [b for b, _ in explicit] + [e for _, e in explicit]
+    attrs: dict[str, object] = {
+        "kernel_shape": geo.kernel,
+        "strides": geo.strides,
+        "dilations": geo.dilations,
+        "group": geo.group,
+    }
+    if geo.mode == "NOTSET":
+        attrs["pads"] = geo.onnx_pads
     else:
-        attrs["auto_pad"] = mode
+        attrs["auto_pad"] = geo.mode
     return Spec(OnnxNode("Conv", fn, attributes=attrs), inputs)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cases._draws import axis_of, conv_geometry, direct
+from cases._draws import ConvGeometry, axis_of, conv_geometry, direct
 from conformance.casekit import OnnxNode
 from conformance.generate import Draw, numpy_dtype
 from conformance.model import OpClass, Spec
@@ -445,30 +445,13 @@ def qlinear_matmul(d: Draw) -> Spec:
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
 
-class _Geometry(NamedTuple):
-    rank: int
-    group: int
-    x_shape: tuple[int, ...]
-    w_shape: tuple[int, ...]
-    kernel: list[int]
-    strides: list[int]
-    dilations: list[int]
-    pads: list[tuple[int, int]]
-    mode: str
-    explicit: list[tuple[int, int]]
-
-
-def _geometry(d: Draw) -> _Geometry:
-    """The shared convolution geometry (at most 18 products of at most 255 * 255 per output) and a batch."""
+def _geometry(d: Draw) -> tuple[ConvGeometry, tuple[int, ...]]:
+    """The shared convolution geometry (at most 18 products of at most 255 * 255 per output) and x's shape."""
     geo = conv_geometry(d)
-    x_shape = (d.integer("n", 1, 2), geo.c_in, *geo.spatial)
-    w_shape = (geo.c_out, geo.c_in // geo.group, *geo.kernel)
-    return _Geometry(
-        geo.rank, geo.group, x_shape, w_shape, geo.kernel, geo.strides, geo.dilations, geo.pads, geo.mode, geo.explicit
-    )
+    return geo, geo.x_shape(d.integer("n", 1, 2))
 
 
-def _conv_attrs(d: Draw, geo: _Geometry) -> dict[str, Any]:
+def _conv_attrs(d: Draw, geo: ConvGeometry) -> dict[str, Any]:
     """The conv attributes; the ones at their defaults (strides and dilations 1, group 1, pads 0, the kernel
     read from w) written or left out as drawn."""
     written = d.boolean("defaults.written")
@@ -483,7 +466,7 @@ def _conv_attrs(d: Draw, geo: _Geometry) -> dict[str, Any]:
         attrs["group"] = geo.group
     if geo.mode == "NOTSET":
         if written or any(p for pair in geo.explicit for p in pair):
-            attrs["pads"] = [b for b, _ in geo.explicit] + [e for _, e in geo.explicit]
+            attrs["pads"] = geo.onnx_pads
         if written:
             attrs["auto_pad"] = "NOTSET"
     else:
@@ -491,11 +474,10 @@ def _conv_attrs(d: Draw, geo: _Geometry) -> dict[str, Any]:
     return attrs
 
 
-def _int_conv(x: torch.Tensor, w: torch.Tensor, geo: _Geometry) -> torch.Tensor:
+def _int_conv(x: torch.Tensor, w: torch.Tensor, geo: ConvGeometry) -> torch.Tensor:
     """The exact integer convolution of zero-point-free operands, padded with zeros (the real value 0, so the
     zero point in quantized terms); in float64, exact at these sizes (|sum| < 2^21)."""
-    flat = [v for i in reversed(range(geo.rank)) for v in geo.pads[i]]
-    padded = F.pad(x.double(), flat)
+    padded = F.pad(x.double(), geo.torch_pads)
     out = _CONV[geo.rank](padded, w.double(), None, stride=geo.strides, dilation=geo.dilations, groups=geo.group)
     return out.round().long()
 
@@ -521,7 +503,7 @@ def qlinear_conv(d: Draw) -> Spec:
     x_dtype = d.dtype(QTYPES_8, label="x_dtype")
     w_dtype = d.dtype(QTYPES_8, label="w_dtype")
     y_dtype = d.dtype(QTYPES_8, label="y_dtype")
-    geo = _geometry(d)
+    geo, x_shape = _geometry(d)
     c_out = geo.w_shape[0]
     w_form = d.choice("w_quantization", ("per-tensor", "per-channel"))
     w_qshape = (c_out,) if w_form == "per-channel" else ()
@@ -532,7 +514,7 @@ def qlinear_conv(d: Draw) -> Spec:
     y_zp = _zero_point(d, "y_zero_point", (), y_dtype, d.choice("y_zero_point", ZERO_POINTS))
     y_how = d.choice("y_scale", Y_SCALES)
     near = y_how == "half-step" or d.choice("values", ("full", "near-zero-point")) == "near-zero-point"
-    x = _operand(d, "x", geo.x_shape, x_dtype, x_zp, near)
+    x = _operand(d, "x", x_shape, x_dtype, x_zp, near)
     w = _operand(d, "w", geo.w_shape, w_dtype, _per_channel(torch.from_numpy(w_zp), geo.rank, 0).numpy(), near)
     bias = d.tensor("B", (c_out,), "int32", low=-(2**14), high=2**14, special=False) if d.boolean("bias") else None
     w_constant = d.boolean("w.constant")
@@ -568,13 +550,13 @@ def qlinear_conv(d: Draw) -> Spec:
 def conv_integer(d: Draw) -> Spec:
     x_dtype = d.dtype(QTYPES_8, label="x_dtype")
     w_dtype = d.dtype(QTYPES_8, label="w_dtype")
-    geo = _geometry(d)
+    geo, x_shape = _geometry(d)
     x_form = d.choice("x_zero_point", ("absent", "scalar"))
     w_form = d.choice("w_zero_point", ("absent", "scalar", "per-channel"))
     x_zp = None if x_form == "absent" else _zero_point(d, "x_zp", (), x_dtype, d.choice("x_zp", ZERO_POINTS))
     w_qshape = (geo.w_shape[0],) if w_form == "per-channel" else ()
     w_zp = None if w_form == "absent" else _zero_point(d, "w_zp", w_qshape, w_dtype, d.choice("w_zp", ZERO_POINTS))
-    x = d.tensor("x", geo.x_shape, x_dtype, low=QRANGE[x_dtype][0], high=QRANGE[x_dtype][1])
+    x = d.tensor("x", x_shape, x_dtype, low=QRANGE[x_dtype][0], high=QRANGE[x_dtype][1])
     w = d.tensor("w", geo.w_shape, w_dtype, low=QRANGE[w_dtype][0], high=QRANGE[w_dtype][1])
     w_constant = d.boolean("w.constant")
     qparams = d.choice("qparams", ("constant", "input"))
