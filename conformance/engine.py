@@ -388,7 +388,9 @@ def _run(
                 record(judge_instance(staged, collect(), on, versions, clock), ops_of(staged))
 
         status = "interrupted"
-        prefetcher = _prefetcher(options, jobs, summary.log) if prefetchable else None
+        # Compiling ahead fills the backends' caches on this machine: of no use to workers elsewhere.
+        ahead = () if isinstance(executor, DaskExecutor) else tuple(b.name for b in backends if _ahead(b))
+        prefetcher = _prefetcher(options, jobs, summary.log, ahead) if prefetchable else None
         prefetched: set[str] = set()
         try:
             with warnings_to(summary.log, doing):
@@ -471,8 +473,12 @@ def _wanted(
 PREFETCH_MIN_CASES = 4
 
 
+def _ahead(backend: Backend) -> bool:
+    return callable(getattr(backend, "prepare_ahead", None))
+
+
 def _prefetcher(
-    options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None
+    options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None, ahead: tuple[str, ...] = ()
 ) -> Prefetcher | None:
     # Only cases with an artifact still to build: a warm run starts no pool (a spawned interpreter importing
     # torch and drawing every case again costs more than reading the cache).
@@ -490,7 +496,7 @@ def _prefetcher(
     draw = (str(options.cache_dir), options.seed, options.max_examples, modes, options.cover)
     matrix = (tuple(options.exporters), options.opset_list, str(log or ""))
     replay_db = str(options.db) if options.replay else ""
-    return Prefetcher([CaseJob(p, *draw, *matrix, replay_db=replay_db) for p in paths], workers)
+    return Prefetcher([CaseJob(p, *draw, *matrix, replay_db=replay_db) for p in paths], workers, ahead)
 
 
 def _draw_all(selected: Sequence[Case], options: RunOptions, cover: Cover) -> list[CaseInstance]:

@@ -18,6 +18,7 @@ the driver.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import sys
@@ -25,11 +26,12 @@ import threading
 import time
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .backends import discover_backends
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import Cover, discover_cases, draw_modes, jobs_of, select_cases
 from .model import Values
@@ -72,6 +74,7 @@ def prefetch_case(job: CaseJob) -> dict[str, Any]:
 def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     clock = StageClock()
     exported = shared = 0
+    models: dict[Path, None] = {}
     cache = ArtifactCache(Path(job.cache_dir))
     (case,) = select_cases(discover_cases(Path(job.cache_dir), job.path), job.path, include_opt_in=True)
     with clock.stage("draw"):
@@ -90,7 +93,26 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
             continue  # the driver meets it again and records the skip
         exported += artifact.exported
         shared += artifact.fresh and not artifact.exported
-    return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared}
+        if not artifact.export_error:
+            models[str(artifact.model_path)] = None
+    return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared, "models": list(models)}
+
+
+def prepare_ahead(names: Sequence[str], models: Sequence[str], log: str = "") -> dict[str, Any]:
+    """Let each named backend that can compile ahead fill its cache with a case's models; returns the time.
+
+    What fails here costs only time: the backend's worker meets each model in `prepare` and records it.
+    """
+    clock = StageClock()
+    known = discover_backends()
+    with warnings_to(Path(log) if log else None, [f"compiling {len(models)} models ahead"]):
+        for name in names:
+            ahead = getattr(known.get(name), "prepare_ahead", None)
+            if ahead is None:
+                continue
+            with clock.stage("prepare"), contextlib.suppress(Exception):
+                ahead([Path(m) for m in models])
+    return {"stages": clock.to_dict()["stages"]}
 
 
 #: Seconds between a pool process's checks that the driver is still alive.
@@ -130,29 +152,81 @@ def _callers_main_hidden() -> Iterator[None]:
 
 
 class Prefetcher:
-    """The pool and the futures of the cases submitted to it, in the order the driver will need them."""
+    """The pools and the futures of the cases submitted to them, in the order the driver will need them.
 
-    def __init__(self, jobs: Sequence[CaseJob], workers: int) -> None:
+    With `ahead` (backends that define `prepare_ahead`), a process of its own compiles each case's models as
+    soon as they are exported: beside the exports of the next cases and the backends running the earlier ones,
+    not in their way.
+    """
+
+    def __init__(self, jobs: Sequence[CaseJob], workers: int, ahead: Sequence[str] = ()) -> None:
         # spawn, not fork: the driver holds torch's thread pools, a SQLite connection and the progress thread.
-        self._pool = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=outlive_not, initargs=(os.getpid(),)
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=outlive_not, initargs=(os.getpid(),))
+        self._names = tuple(ahead)
+        self._ahead_pool = (
+            ProcessPoolExecutor(1, mp_context=context, initializer=outlive_not, initargs=(os.getpid(),))
+            if self._names
+            else None
         )
-        with _callers_main_hidden():  # the pool's processes start at the first submits
-            self._futures: dict[str, Future[dict[str, Any]]] = {
-                j.path: self._pool.submit(prefetch_case, j) for j in jobs
-            }
+        self._ahead: dict[str, Future[dict[str, Any]]] = {}
+        self._log = next((j.log for j in jobs), "")
+        with _callers_main_hidden():  # the pools' processes start at their first submits
+            if self._ahead_pool is not None:
+                self._ahead_pool.submit(os.getpid)  # started now, where the caller's main is hidden
+            self._futures: dict[str, Future[dict[str, Any]]] = {}
+            for j in jobs:
+                self._futures[j.path] = future = self._pool.submit(prefetch_case, j)
+                if self._ahead_pool is not None:
+                    self._ahead[j.path] = chained = Future()
+                    future.add_done_callback(functools.partial(self._compile_ahead, chained))
+
+    def _compile_ahead(self, chained: Future[dict[str, Any]], exported: Future[dict[str, Any]]) -> None:
+        """Once a case is exported, hand its models to the compiling process; `chained` gets what it says."""
+        try:
+            models = exported.result().get("models", [])
+            if not models or self._ahead_pool is None:
+                _settle(chained, {})
+                return
+            compiled = self._ahead_pool.submit(prepare_ahead, self._names, models, self._log)
+        except BaseException:  # a failed or cancelled prefetch, a pool already shut down: nothing to compile
+            _settle(chained, {})
+            return
+        compiled.add_done_callback(
+            lambda f: _settle(chained, {} if f.cancelled() or f.exception() is not None else f.result())
+        )
 
     def wait(self, path: str) -> Mapping[str, Any]:
-        """Block until the case's artifacts are cached; what `prefetch_case` says, or {} where it failed."""
+        """Block until the case's artifacts are cached (and compiled ahead); what `prefetch_case` says, with the
+        time spent compiling ahead added to its stages, or {} where it failed."""
         future = self._futures.pop(path, None)
         if future is None:
             return {}
         try:
-            return future.result()
+            done = dict(future.result())
         except Exception:  # a pool process that died or a case that cannot draw: the driver does it itself
             return {}
+        chained = self._ahead.pop(path, None)
+        compiled = chained.result() if chained is not None else {}
+        stages = {k: dict(v) for k, v in done.get("stages", {}).items()}
+        for stage, spent in compiled.get("stages", {}).items():
+            row = stages.setdefault(stage, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+            for key in ("wall_s", "cpu_s", "calls"):
+                row[key] += spent[key]
+        done["stages"] = stages
+        return done
 
     def close(self) -> None:
         for future in self._futures.values():
             future.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
+        for chained in self._ahead.values():
+            _settle(chained, {})
+
+
+def _settle(future: Future[dict[str, Any]], value: dict[str, Any]) -> None:
+    """Give a chained future its value unless it has one: the pools' callbacks and `close` may both try."""
+    with contextlib.suppress(InvalidStateError):
+        future.set_result(value)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 import torch
 
+from conformance.backends.onnx_backend import CACHE_ENV
 from conformance.casekit import Fn
 from conformance.engine import RunOptions, run
 from conformance.generate import Draw, case
@@ -242,22 +245,30 @@ def test_a_run_records_where_its_time_went(options: RunOptions) -> None:
     assert timings["wall_s"] > 0 and timings["peak_rss_mb"]["driver"] > 50, timings
 
 
-def test_exports_ahead_of_the_backends_change_nothing_but_who_exports(options: RunOptions, tmp_path) -> None:
+def test_exports_ahead_of_the_backends_change_nothing_but_who_exports(
+    options: RunOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A pool process draws each case again and fills the cache; the driver then finds every artifact:
-    the same results in the same order, and the exports counted as this run's."""
+    the same results in the same order, and the exports counted as this run's. IREE's models are compiled
+    ahead, as modules of many, by a process of their own: its worker finds each in its cache."""
     runs = {}
     for workers in (0, 1):
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / f"backends{workers}"))
         opts = replace(
-            options, cases="relu,add,exp,sum", max_examples=2, export_workers=workers,
+            options, cases="relu,add,exp,sum", max_examples=2, export_workers=workers, backends="onnxruntime,iree",
             cache_dir=tmp_path / f"cache{workers}", db=tmp_path / f"r{workers}.sqlite",
         )  # fmt: skip
         runs[workers] = run(opts)
-    rows = {w: [(r.case_id, r.backend, r.exporter, r.outcome) for r in s.results] for w, s in runs.items()}
+    rows = {w: [(r.case_id, r.backend, r.exporter, r.outcome, r.metrics) for r in s.results] for w, s in runs.items()}
     assert rows[0] == rows[1] and rows[0], (rows[0][:4], rows[1][:4])
     assert runs[1].exported == runs[0].exported > 0 and runs[1].cached == runs[0].cached == 0
     with Store(tmp_path / "r1.sqlite") as store:
         stages = store.run(runs[1].run_id).timings["stages"]
     assert stages["export"]["calls"] >= runs[1].exported, stages
+    assert not list((tmp_path / "backends0" / "iree").glob("*.in")), "without the pool, nothing compiles ahead"
+    ahead = list((tmp_path / "backends1" / "iree").glob("*.in"))
+    alone = [p.name for p in (tmp_path / "backends1" / "iree").glob("*.vmfb") if not p.name.startswith("batch-")]
+    assert len(ahead) >= 4 and not alone, f"every model compiled ahead, none alone by the worker: {alone}"
     warm = run(replace(opts, db=tmp_path / "warm.sqlite"))  # opts: the pool's, cache1 now full
     with Store(tmp_path / "warm.sqlite") as store:
         stages = store.run(warm.run_id).timings["stages"]
