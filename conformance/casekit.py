@@ -61,20 +61,11 @@ class OnnxNode(torch.nn.Module):
     def forward(self, *args: torch.Tensor) -> Any:
         return self.fn(*args)
 
-    def to_onnx(self, args: Sequence[torch.Tensor], opset: int) -> bytes:
-        """The one-node model at `opset` for these arguments."""
-        import onnx
+    def _nodes(self, n_args: int, out_names: Sequence[str]) -> tuple[list[Any], list[Any]]:
+        """The graph's nodes and initializers: here the one node, wired to the forward arguments and constants."""
         from onnx import helper, numpy_helper
 
-        from .tensors import flatten_outputs, to_numpy
-
-        def value(name: str, array: np.ndarray) -> onnx.ValueInfoProto:
-            return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype), array.shape)
-
-        arrays = [to_numpy(a) for a in args]
-        with torch.no_grad():
-            outputs = [to_numpy(t) for t in flatten_outputs(self.fn(*args))]
-        wiring = list(range(len(args))) if self.inputs is None else self.inputs
+        wiring = list(range(n_args)) if self.inputs is None else self.inputs
         names: list[str] = []
         initializers = []
         for i, item in enumerate(wiring):
@@ -85,12 +76,28 @@ class OnnxNode(torch.nn.Module):
             else:
                 names.append(f"const_{i}")
                 initializers.append(numpy_helper.from_array(np.asarray(item), f"const_{i}"))
-        out_names = [f"output_{i}" for i in range(len(outputs))]
         node = helper.make_node(
-            self.op_type, names, out_names, name=f"/{self.op_type}", domain=self.domain, **self.attributes
+            self.op_type, names, list(out_names), name=f"/{self.op_type}", domain=self.domain, **self.attributes
         )
+        return [node], initializers
+
+    def to_onnx(self, args: Sequence[torch.Tensor], opset: int) -> bytes:
+        """The model at `opset` for these arguments."""
+        import onnx
+        from onnx import helper
+
+        from .tensors import flatten_outputs, to_numpy
+
+        def value(name: str, array: np.ndarray) -> onnx.ValueInfoProto:
+            return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype), array.shape)
+
+        arrays = [to_numpy(a) for a in args]
+        with torch.no_grad():
+            outputs = [to_numpy(t) for t in flatten_outputs(self.fn(*args))]
+        out_names = [f"output_{i}" for i in range(len(outputs))]
+        nodes, initializers = self._nodes(len(args), out_names)
         graph = helper.make_graph(
-            [node],
+            nodes,
             self.op_type,
             [value(f"input_{i}", a) for i, a in enumerate(arrays)],
             [value(n, o) for n, o in zip(out_names, outputs, strict=True)],
@@ -102,6 +109,31 @@ class OnnxNode(torch.nn.Module):
         model = helper.make_model(graph, opset_imports=opsets, producer_name="onnx-conformance")
         model.ir_version = helper.find_min_ir_version_for(opsets[:1])
         return model.SerializeToString()
+
+
+class OnnxGraph(OnnxNode):
+    """A few hand-written nodes around the one a case is about.
+
+    For ops whose values are not tensors (sequences, optionals) or that hold
+    graphs (Scan, Loop, If): the harness feeds and compares tensors, so a
+    sequence is built from the inputs and turned back into a tensor inside the
+    graph. `nodes` are `onnx.NodeProto`s over value names: `input_<i>` is
+    forward argument i, `output_<j>` the j-th value `fn` returns; any other name
+    is the graph's own, or one of `constants` (initializers). `op_type` names
+    the graph and the op the case is about.
+    """
+
+    def __init__(
+        self, op_type: str, fn: Callable[..., Any], nodes: Sequence[Any], *, constants: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(op_type, fn)
+        self.nodes = list(nodes)
+        self.constants = dict(constants or {})
+
+    def _nodes(self, n_args: int, out_names: Sequence[str]) -> tuple[list[Any], list[Any]]:
+        from onnx import numpy_helper
+
+        return self.nodes, [numpy_helper.from_array(np.asarray(v), k) for k, v in self.constants.items()]
 
 
 def seeded(seed: int, factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:

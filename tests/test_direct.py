@@ -189,3 +189,31 @@ def test_an_integer_reduce_mean_truncates_toward_zero() -> None:
     assert "int32" in dtypes
     got = mean(torch.tensor([[-3, 2], [7, 2]], dtype=torch.int32), [1], False)
     assert got.tolist() == [0, 4]  # -1/2 and 9/2 (the case casts the sum's int64 back to the input's dtype)
+
+
+def test_a_sequence_built_and_read_back_inside_the_graph_runs_as_its_meaning() -> None:
+    """`OnnxGraph`: tensors in and out, a sequence between them (SequenceConstruct, then ConcatFromSequence)."""
+    import onnxruntime as ort
+
+    from conformance.casekit import OnnxGraph
+
+    nodes = [
+        onnx.helper.make_node("SequenceConstruct", ["input_0", "input_1"], ["seq"]),
+        onnx.helper.make_node("SequenceInsert", ["seq", "input_0", "at"], ["seq2"]),
+        onnx.helper.make_node("ConcatFromSequence", ["seq2"], ["output_0"], axis=1, new_axis=1),
+        onnx.helper.make_node("SequenceLength", ["seq2"], ["output_1"]),
+    ]
+
+    def meaning(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.stack([a, a, b], dim=1), torch.tensor(3)
+
+    graph = OnnxGraph("SequenceInsert", meaning, nodes, constants={"at": np.array(-2, np.int64)})
+    a, b = torch.arange(6.0).reshape(2, 3), -torch.arange(6.0).reshape(2, 3)
+    model = onnx.load_from_string(graph.to_onnx((a, b), 18))
+    onnx.checker.check_model(model, full_check=True)
+    assert [n.op_type for n in model.graph.node] == ["SequenceConstruct", "SequenceInsert", "ConcatFromSequence",
+                                                     "SequenceLength"]  # fmt: skip
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input_0": a.numpy(), "input_1": b.numpy()})
+    expected = [t.numpy() for t in meaning(a, b)]
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True)), (got, expected)
