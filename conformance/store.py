@@ -388,25 +388,32 @@ class Store:
             raise StoreError(f"results store {self.path} holds a damaged row: {type(exc).__name__}: {exc}") from None
 
 
+def _typed(value: Any, kind: type | tuple[type, ...]) -> Any:
+    """A cell as this tool writes it: SQLite hands back whatever a damaged file holds (bytes for text)."""
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise TypeError(f"{value!r:.60} is not {getattr(kind, '__name__', kind)}")
+    return value
+
+
 def _result(row: Sequence[Any]) -> Result:
     m = json.loads(row[11])
     m["worst_index"] = tuple(m.get("worst_index", ()))
     return Result(
-        run_id=row[0],
-        case_id=row[1],
-        case=row[2],
-        category=row[3],
-        backend=row[4],
-        backend_version=row[5],
-        exporter=row[6],
-        opset=row[7],
+        run_id=_typed(row[0], str),
+        case_id=_typed(row[1], str),
+        case=_typed(row[2], str),
+        category=_typed(row[3], str),
+        backend=_typed(row[4], str),
+        backend_version=_typed(row[5], str),
+        exporter=_typed(row[6], str),
+        opset=_typed(row[7], int),
         outcome=Outcome(row[8]),
         oracle=OracleAgreement(row[9]),
-        message=row[10],
+        message=_typed(row[10], str),
         metrics=Metrics(**m),
         params=json.loads(row[12]),
-        seed=row[13],
-        duration_s=row[14],
+        seed=_typed(row[13], int),
+        duration_s=_typed(row[14], (int, float)),
         waiver=json.loads(row[15]) if row[15] else None,
         values=Values(row[16]),
     )

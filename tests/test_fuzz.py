@@ -350,6 +350,7 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )
 @example(cut=None, flips=[(3695, 7)])  # found: a damaged schema's text put a newline in the error
 @example(cut=None, flips=[(40237, 128)])  # found: a damaged header failed to decode as UTF-8 on open
+@example(cut=None, flips=[(134649, 1)])  # found: a damaged cell read back as bytes, not text, broke `diff`
 def test_a_corrupted_or_truncated_store_is_exit_2_in_one_line_and_left_as_it_was(
     real_store: Path, cut: int | None, flips: list[tuple[int, int]]
 ) -> None:
