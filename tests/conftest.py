@@ -2,7 +2,10 @@
 
 onnxruntime and friends write caches under $HOME, so HOME moves too. The
 artifact cache is shared by the whole session on purpose: exports are real and
-slow, and a warm cache is itself behaviour under test.
+slow, and a warm cache is itself behaviour under test. Under xdist the workers
+share it too (artifacts are written to a temporary folder and renamed, so two
+processes building the same one both end with a whole artifact): each export,
+and the collection of ONNX's node tests, is then paid once, not once per worker.
 """
 
 from __future__ import annotations
@@ -38,13 +41,15 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("env")
+    # Under xdist each worker's base folder sits in the session's own: its parent is the run's, shared.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else root
     saved = dict(os.environ)
     os.environ.update(
         {
             "HOME": str(root / "home"),
             "XDG_CACHE_HOME": str(root / "xdg-cache"),
             "XDG_DATA_HOME": str(root / "xdg-data"),
-            "CONFORMANCE_CACHE_DIR": str(root / "artifacts"),
+            "CONFORMANCE_CACHE_DIR": str(shared / "artifacts"),
             "CONFORMANCE_DB": str(root / "default.sqlite"),
         }
     )
@@ -56,7 +61,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 
 @pytest.fixture(scope="session")
 def artifact_cache(isolated_environment: Path) -> Path:
-    return isolated_environment / "artifacts"
+    return Path(os.environ["CONFORMANCE_CACHE_DIR"])
 
 
 @pytest.fixture

@@ -194,9 +194,15 @@ def test_a_case_hash_covers_its_module_and_helpers_not_its_siblings(tmp_path, mo
 # --------------------------------------------------------------------------- covering and value modes
 
 
-def test_covering_draws_every_value_of_every_parameter_and_keeps_the_random_draws() -> None:
+#: The covering test runs in this many parts: every case's covering draw is the suite's longest test, and in
+#: parts the xdist workers share it instead of one of them ending the suite alone.
+COVERING_PARTS = 4
+
+
+@pytest.mark.parametrize("part", range(COVERING_PARTS))
+def test_covering_draws_every_value_of_every_parameter_and_keeps_the_random_draws(part: int) -> None:
     never = []
-    for case in select_cases(discover_cases(), None):
+    for case in select_cases(discover_cases(), None)[part::COVERING_PARTS]:
         plain = draw_instances(case, seed=3, max_examples=2)
         covered = draw_covering(case, seed=3, max_examples=2, cover=Cover.EACH)
         assert [i.id for i in covered.instances[: len(plain)]] == [i.id for i in plain], (
