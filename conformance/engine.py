@@ -319,20 +319,24 @@ def _run(
     clock = StageClock()
     summary = RunSummary(run_id or new_run_id(), [], clock=clock)
     summary.log = Path(options.db).parent / "logs" / f"{summary.run_id}.log"
+    # The selected cases' sources: a resumed run must draw what the stopped one drew.
+    env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
+    kept: list[Result] = []
+    if resume:  # before drawing: a run that cannot resume says so at once
+        with Store(options.db, create=True) as store:
+            kept = _resumable(store, summary.run_id, env)
     doing = ["drawing"]  # what the run's log names a warning's source by
     with clock.stage("draw"), warnings_to(summary.log, doing):
         planned = _draw_all(selected, options, Cover(options.cover))
     summary.replayed = sum(i.replayed for i in planned)
 
-    # The selected cases' sources: a resumed run must draw what the stopped one drew.
-    env = {**environment(versions), "cases": _fingerprint(f"{c.path}:{c.source_hash}" for c in selected)}
     with Store(options.db, create=True) as store:
         jobs = list(jobs_of(planned, options.exporters, options.opset_list))
         only = _only(options.only)
         if only:
             jobs = [(i, e, o) for i, e, o in jobs if _wanted(only, i, e, o)]
         if resume:
-            summary.results.extend(_resumable(store, summary.run_id, env))
+            summary.results.extend(kept)
             # A prebuilt instance runs once, at its model's own opset, whatever the run's.
             done = {
                 (r.case_id, r.exporter, None if r.exporter == PREBUILT_EXPORTER else r.opset) for r in summary.results
