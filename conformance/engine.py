@@ -393,7 +393,7 @@ def _run(
 
         status = "interrupted"
         # Compiling ahead fills the backends' caches on this machine: of no use to workers elsewhere.
-        ahead = () if isinstance(executor, DaskExecutor) else tuple(b.name for b in backends if _ahead(b))
+        ahead = [] if isinstance(executor, DaskExecutor) else [b for b in backends if _ahead(b)]
         prefetcher = _prefetcher(options, jobs, summary.log, ahead) if prefetchable else None
         prefetched: set[str] = set()
         try:
@@ -482,7 +482,7 @@ def _ahead(backend: Backend) -> bool:
 
 
 def _prefetcher(
-    options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None, ahead: tuple[str, ...] = ()
+    options: RunOptions, jobs: Sequence[tuple[CaseInstance, str, int]], log: Path | None, ahead: Sequence[Backend] = ()
 ) -> Prefetcher | None:
     # Only cases with an artifact still to build: a warm run starts no pool (a spawned interpreter importing
     # torch and drawing every case again costs more than reading the cache).

@@ -642,7 +642,7 @@ def value_key(value: Any) -> tuple[str, str]:
 
     Drawing asks this of every known value of every parameter at each example:
     the keys of exact strings, integers, booleans and None (where equal values
-    serialize equally; floats do not: 0.0 == -0.0) are kept in `_SCALAR_KEYS`.
+    serialize equally; floats do not: 0.0 == -0.0) are memoized (`_scalar_key`).
     """
     if type(value) in _SCALAR_TYPES:
         return _scalar_key(type(value), value)

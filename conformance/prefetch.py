@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .backends import discover_backends
 from .export import ArtifactCache, OracleError, build_artifact
 from .generate import Cover, discover_cases, draw_modes, jobs_of, select_cases
 from .model import Values
@@ -98,20 +97,16 @@ def _prefetch(job: CaseJob, doing: list[str]) -> dict[str, Any]:
     return {"stages": clock.to_dict()["stages"], "exported": exported, "shared": shared, "models": list(models)}
 
 
-def prepare_ahead(names: Sequence[str], models: Sequence[str], log: str = "") -> dict[str, Any]:
-    """Let each named backend that can compile ahead fill its cache with a case's models; returns the time.
+def prepare_ahead(backends: Sequence[Any], models: Sequence[str], log: str = "") -> dict[str, Any]:
+    """Let each backend fill its compile cache with a case's models (`prepare_ahead`); returns the time.
 
     What fails here costs only time: the backend's worker meets each model in `prepare` and records it.
     """
     clock = StageClock()
-    known = discover_backends()
     with warnings_to(Path(log) if log else None, [f"compiling {len(models)} models ahead"]):
-        for name in names:
-            ahead = getattr(known.get(name), "prepare_ahead", None)
-            if ahead is None:
-                continue
+        for backend in backends:
             with clock.stage("prepare"), contextlib.suppress(Exception):
-                ahead([Path(m) for m in models])
+                backend.prepare_ahead([Path(m) for m in models])
     return {"stages": clock.to_dict()["stages"]}
 
 
@@ -154,19 +149,19 @@ def _callers_main_hidden() -> Iterator[None]:
 class Prefetcher:
     """The pools and the futures of the cases submitted to them, in the order the driver will need them.
 
-    With `ahead` (backends that define `prepare_ahead`), a process of its own compiles each case's models as
-    soon as they are exported: beside the exports of the next cases and the backends running the earlier ones,
-    not in their way.
+    With `ahead` (backends that define `prepare_ahead`; they are picklable, as they travel to their workers), a
+    process of its own compiles each case's models as soon as they are exported: beside the exports of the
+    next cases and the backends running the earlier ones, not in their way.
     """
 
-    def __init__(self, jobs: Sequence[CaseJob], workers: int, ahead: Sequence[str] = ()) -> None:
+    def __init__(self, jobs: Sequence[CaseJob], workers: int, ahead: Sequence[Any] = ()) -> None:
         # spawn, not fork: the driver holds torch's thread pools, a SQLite connection and the progress thread.
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=outlive_not, initargs=(os.getpid(),))
-        self._names = tuple(ahead)
+        self._backends = tuple(ahead)
         self._ahead_pool = (
             ProcessPoolExecutor(1, mp_context=context, initializer=outlive_not, initargs=(os.getpid(),))
-            if self._names
+            if self._backends
             else None
         )
         self._ahead: dict[str, Future[dict[str, Any]]] = {}
@@ -188,7 +183,7 @@ class Prefetcher:
             if not models or self._ahead_pool is None:
                 _settle(chained, {})
                 return
-            compiled = self._ahead_pool.submit(prepare_ahead, self._names, models, self._log)
+            compiled = self._ahead_pool.submit(prepare_ahead, self._backends, models, self._log)
         except BaseException:  # a failed or cancelled prefetch, a pool already shut down: nothing to compile
             _settle(chained, {})
             return

@@ -202,7 +202,9 @@ COVERING_PARTS = 4
 @pytest.mark.parametrize("part", range(COVERING_PARTS))
 def test_covering_draws_every_value_of_every_parameter_and_keeps_the_random_draws(part: int) -> None:
     never = []
-    for case in select_cases(discover_cases(), None)[part::COVERING_PARTS]:
+    cases = select_cases(discover_cases(), None)[part::COVERING_PARTS]
+    assert len(cases) > 50, f"part {part} of the library holds only {len(cases)} cases"
+    for case in cases:
         plain = draw_instances(case, seed=3, max_examples=2)
         covered = draw_covering(case, seed=3, max_examples=2, cover=Cover.EACH)
         assert [i.id for i in covered.instances[: len(plain)]] == [i.id for i in plain], (

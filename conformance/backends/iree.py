@@ -75,6 +75,13 @@ _IMPORT_UNSUPPORTED = re.compile(r"unsupport|unknown onnx tensor element type|un
 _NOISE = ("Stack dump:", "0.\tProgram arguments", "Please report", "Error invoking IREE", "Error code:", "Diagnostics:")
 
 
+class _CompileFailed(Exception):
+    def __init__(self, returncode: int, stderr: str) -> None:
+        super().__init__(stderr)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
 def _linker_flags() -> list[str]:
     """Work around iree-compile running its bundled linker through a shell without quoting its path.
 
@@ -198,24 +205,16 @@ class IREE:
         return module.get_asm(assume_verified=True)
 
     def _compile(self, mlir: str) -> bytes:
-        import iree.compiler as ic
-
+        """One model, as `prepare` compiles it: its error classified (no conversion, a crash, a failure)."""
         try:
-            return ic.compile_str(
-                mlir,
-                target_backends=[self.target_backend],
-                input_type="onnx",
-                extra_args=[*self.flags, *_linker_flags()],
-            )
-        except ic.CompilerToolError as exc:
-            text = str(exc)
-            condensed = _condense_compiler_error(text) or text[:2000]
-            if _NO_CONVERSION.search(text):
-                raise Unsupported(f"iree-compile has no conversion: {condensed}") from exc
-            code = re.search(r"Error code: (-?\d+)", text)
-            if code and int(code.group(1)) < 0:
-                raise RuntimeError(f"iree-compile crashed with signal {-int(code.group(1))}: {condensed}") from exc
-            raise RuntimeError(f"iree-compile failed: {condensed}") from exc
+            return self._compile_text(mlir)
+        except _CompileFailed as exc:
+            condensed = _condense_compiler_error(exc.stderr) or exc.stderr[:2000]
+            if _NO_CONVERSION.search(exc.stderr):
+                raise Unsupported(f"iree-compile has no conversion: {condensed}") from None
+            if exc.returncode < 0:
+                raise RuntimeError(f"iree-compile crashed with signal {-exc.returncode}: {condensed}") from None
+            raise RuntimeError(f"iree-compile failed: {condensed}") from None
 
     def _vmfb_path(self, model_bytes: bytes) -> Path:
         return backend_cache_dir(self.name) / f"{self.cache_key(model_bytes)}.vmfb"
@@ -297,8 +296,8 @@ class IREE:
                 vmfb = self._compile_text(text, BATCH_TIMEOUT_S[0] + BATCH_TIMEOUT_S[1] * len(items))
             except subprocess.TimeoutExpired:
                 return 0  # one of them hangs the compiler: `prepare` meets it alone, under the run's timeout
-            except RuntimeError as exc:
-                lines = [int(n) for n in _STDIN_LINE.findall(str(exc))]
+            except _CompileFailed as exc:
+                lines = [int(n) for n in _STDIN_LINE.findall(exc.stderr)]
                 failing = {bisect.bisect_right(first_lines, n) - 1 for n in lines} - {-1}
                 tries -= int(time.perf_counter() - started > BATCH_CHEAP_S)
                 if not failing or tries <= 0:  # nothing to point at, or pointing costs too much: halves
@@ -317,8 +316,9 @@ class IREE:
             return len(items)
         return 0
 
-    def _compile_text(self, mlir: str, timeout: float) -> bytes:
-        """iree-compile on MLIR text, in a process of its own with a time limit; RuntimeError with its output."""
+    def _compile_text(self, mlir: str, timeout: float | None = None) -> bytes:
+        """iree-compile on MLIR text, in a process of its own (what `iree.compiler.compile_str` runs), with an
+        optional time limit; `_CompileFailed` with its exit status and diagnostics."""
         from iree.compiler.tools.core import CompilerOptions, build_compile_command_line
         from iree.compiler.tools.debugging import TempFileSaver
 
@@ -329,7 +329,7 @@ class IREE:
             command = build_compile_command_line("-", tfs, options)
         done = subprocess.run(command, input=mlir.encode(), capture_output=True, timeout=timeout, check=False)
         if done.returncode != 0:
-            raise RuntimeError(done.stderr.decode(errors="replace"))
+            raise _CompileFailed(done.returncode, done.stderr.decode(errors="replace"))
         return done.stdout
 
     def _load(self, vmfb: bytes, model: Any, vmfb_path: Path | None, entry: str | None = None) -> IreeSession:
